@@ -1,0 +1,62 @@
+package hub
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/rubberduckhub/rubberduck/lsp/wsrpc"
+)
+
+// Config is everything the hub needs to start. cmd/rubberduck fills it from
+// flags, RUBBERDUCK_* variables and the config file; tests fill it directly.
+type Config struct {
+	// Addr is the TCP address to listen on; 127.0.0.1:0 picks a free port.
+	Addr string
+	// DataDir holds the store, the owner token and per-project trash.
+	DataDir string
+	// Projects are ensured to exist at start-up (created, owned by the
+	// owner account, when missing).
+	Projects []ProjectSpec
+	// MaxMessageBytes limits one JSON-RPC frame (default 8 MiB).
+	MaxMessageBytes int64
+	// SendQueue bounds the messages waiting for one slow client.
+	SendQueue int
+	// PingInterval is the keepalive period (default 30 s).
+	PingInterval time.Duration
+	// AllowedOrigins are extra browser origins (scheme://host:port) allowed
+	// to open /lsp besides the hub's own.
+	AllowedOrigins []string
+	// ShutdownGrace bounds how long Shutdown waits for connections to close.
+	ShutdownGrace time.Duration
+	// Version is reported in serverInfo and /healthz.
+	Version string
+	// Logger receives the hub's structured logs.
+	Logger *slog.Logger
+}
+
+// ProjectSpec names a directory to serve as a project.
+type ProjectSpec struct {
+	Name string
+	Path string
+}
+
+func (c *Config) fill() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:7777"
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = wsrpc.DefaultMaxMessageBytes
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = wsrpc.DefaultPingInterval
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 5 * time.Second
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}

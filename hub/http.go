@@ -1,0 +1,134 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// sessionCookie carries a browser session id (never an API token).
+const sessionCookie = "rubberduck_session"
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
+		ErrorLog: slogPrinter{s.log},
+	}))
+	mux.HandleFunc("GET /lsp", s.serveLSP)
+	return mux
+}
+
+// healthz says the process is alive; orchestrators restart it when not.
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.cfg.Version})
+}
+
+// readyz says whether the hub can serve: listening, not shutting down, and
+// its store answering. Details list each check so an operator sees which
+// one failed.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	checks := map[string]string{}
+	ok := true
+	if s.ready.Load() {
+		checks["serving"] = "ok"
+	} else {
+		checks["serving"] = "shutting down"
+		ok = false
+	}
+	if _, err := s.deps.Store.Get(r.Context(), []byte("meta/schema")); err != nil {
+		checks["store"] = "unavailable"
+		ok = false
+	} else {
+		checks["store"] = "ok"
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, map[string]any{"ready": ok, "checks": checks})
+}
+
+// serveLSP authenticates the upgrade, checks the Origin of browser
+// requests, upgrades, and serves the connection until it ends.
+func (s *Server) serveLSP(w http.ResponseWriter, r *http.Request) {
+	originOK := s.checkOrigin(r)
+	if !originOK {
+		s.metrics.upgrades.WithLabelValues("origin").Inc()
+		http.Error(w, "forbidden: cross-origin WebSocket upgrade", http.StatusForbidden)
+		return
+	}
+	cred := bearer(r)
+	if cred == "" && r.Header.Get("Origin") != "" {
+		// Browsers cannot set Authorization on a WebSocket; they carry a
+		// session cookie, accepted only together with a same-origin check.
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			cred = c.Value
+		}
+	}
+	if cred == "" {
+		s.metrics.upgrades.WithLabelValues("unauthorized").Inc()
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rubberduck"`)
+		http.Error(w, "unauthorized: send Authorization: Bearer <token>", http.StatusUnauthorized)
+		return
+	}
+	ident, err := s.deps.Guard.Authenticate(r.Context(), cred)
+	if err != nil {
+		s.metrics.upgrades.WithLabelValues("unauthorized").Inc()
+		if !errors.Is(err, ErrUnauthenticated) {
+			s.log.Error("authenticate", "err", err)
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rubberduck", error="invalid_token"`)
+		http.Error(w, "unauthorized: invalid, expired or revoked credential", http.StatusUnauthorized)
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the client
+	}
+	s.serveSession(r.Context(), ws, ident, r.RemoteAddr)
+}
+
+// checkOrigin accepts requests without an Origin (editors, the CLI) and
+// browser requests from the hub's own origin or a configured one. A hub
+// without this check lets any web page the user visits drive it.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, allowed := range s.cfg.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(allowed, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	const p = "Bearer "
+	if len(h) > len(p) && strings.EqualFold(h[:len(p)], p) {
+		return strings.TrimSpace(h[len(p):])
+	}
+	return ""
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,170 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/rubberduckhub/rubberduck/hub/project"
+	"github.com/rubberduckhub/rubberduck/hub/store"
+)
+
+// Deps are the packages the hub delegates to. Open builds the default set
+// from a data directory; tests may build their own.
+type Deps struct {
+	Store    store.Store
+	Guard    Guard
+	Projects *project.Manager
+}
+
+// Server is one running hub.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	deps     Deps
+	metrics  *metrics
+	rooms    *rooms
+	methods  map[string]method
+	upgrader websocket.Upgrader
+
+	httpSrv *http.Server
+	ln      net.Listener
+	ready   atomic.Bool
+	nextID  atomic.Uint64
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	closing  bool
+	connWG   sync.WaitGroup // one per live /lsp connection (served by net/http goroutines)
+}
+
+// New assembles a hub from its dependencies and binds its listener, so
+// Addr is known (and the port taken) before Serve runs.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg.fill()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		deps:     deps,
+		metrics:  newMetrics(deps.Store),
+		rooms:    newRooms(),
+		ln:       ln,
+		sessions: make(map[*session]struct{}),
+	}
+	s.methods = s.methodTable()
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		// Hijacked buffers are reused for reading; writes borrow pooled
+		// buffers, so an idle connection holds no write buffer.
+		WriteBufferPool: &sync.Pool{},
+		// Origin is checked before the upgrade (checkOrigin), with a
+		// clear 403; the upgrader must not refuse it a second time.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	s.httpSrv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Addr is the address the hub listens on (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the hub's base HTTP URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Serve accepts connections until Shutdown. It returns nil after a
+// graceful shutdown.
+func (s *Server) Serve() error {
+	s.ready.Store(true)
+	err := s.httpSrv.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops the hub gracefully: it stops accepting, tells every
+// connected client it is going away (close code 1001, so clients reconnect
+// with backoff), waits up to ctx or the configured grace for them to close,
+// and flushes and closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	s.mu.Lock()
+	s.closing = true
+	live := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		live = append(live, sess)
+	}
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownGrace)
+	defer cancel()
+	err := s.httpSrv.Shutdown(ctx)
+	for _, sess := range live {
+		sess.conn.Close(websocket.CloseGoingAway, "hub shutting down")
+	}
+	waited := make(chan struct{})
+	go func() { s.connWG.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("connections still open after grace period: %w", ctx.Err()))
+	}
+	if cerr := s.deps.Store.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	s.log.Info("hub stopped")
+	return err
+}
+
+// register adds a session, refusing it when the hub is shutting down.
+func (s *Server) register(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	s.connWG.Add(1)
+	return true
+}
+
+func (s *Server) unregister(sess *session) {
+	s.mu.Lock()
+	delete(s.sessions, sess)
+	s.mu.Unlock()
+	s.connWG.Done()
+}
+
+// CloseConnections ends every live connection of userID (or only the one
+// opened with tokenID when that is not empty). Revoking a token or a role
+// calls it, so the change takes effect on open WebSockets immediately.
+func (s *Server) CloseConnections(userID, tokenID, reason string) int {
+	s.mu.Lock()
+	var hit []*session
+	for sess := range s.sessions {
+		if sess.ident.UserID == userID && (tokenID == "" || sess.ident.TokenID == tokenID) {
+			hit = append(hit, sess)
+		}
+	}
+	s.mu.Unlock()
+	for _, sess := range hit {
+		sess.conn.Close(websocket.ClosePolicyViolation, reason)
+	}
+	return len(hit)
+}
