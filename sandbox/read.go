@@ -1,0 +1,478 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+	"golang.org/x/sys/unix"
+)
+
+// Entry kinds.
+const (
+	KindFile    = "file"
+	KindDir     = "dir"
+	KindSymlink = "symlink"
+	// KindOther is a FIFO, socket or device: shown, never opened.
+	KindOther = "other"
+)
+
+// Symlink target states in Entry.TargetState.
+const (
+	TargetInside   = "inside"
+	TargetOutside  = "outside"
+	TargetDangling = "dangling"
+)
+
+// Entry describes one directory entry without following symlinks.
+type Entry struct {
+	Name string `json:"name"`
+	// Path is project-relative.
+	Path string `json:"path"`
+	// Kind is file, dir, symlink or other.
+	Kind  string    `json:"kind"`
+	Size  int64     `json:"size"`
+	Mtime time.Time `json:"mtime"`
+	// Mode is the permission bits in octal, e.g. "0644".
+	Mode string `json:"mode"`
+	// Target is a symlink's text when it is relative; absolute targets are
+	// withheld (they would reveal server paths) and reported as outside.
+	Target string `json:"target,omitempty"`
+	// TargetState says whether the sandbox follows the link (inside), or
+	// refuses it (outside, including absolute), or it points nowhere (dangling).
+	TargetState string `json:"targetState,omitempty"`
+}
+
+func kindOf(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return KindFile
+	case unix.S_IFDIR:
+		return KindDir
+	case unix.S_IFLNK:
+		return KindSymlink
+	}
+	return KindOther
+}
+
+func entryFromStat(name, rel string, st *unix.Stat_t) Entry {
+	e := Entry{
+		Name:  name,
+		Path:  rel,
+		Kind:  kindOf(uint32(st.Mode)),
+		Size:  st.Size,
+		Mtime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)).UTC(), //nolint:unconvert
+		Mode:  fmt.Sprintf("%04o", st.Mode&0o7777),
+	}
+	if e.Kind != KindFile {
+		e.Size = 0
+	}
+	return e
+}
+
+// describeLink fills Target and TargetState of a symlink entry; dirfd holds
+// the link under name base.
+func (r *Root) describeLink(e *Entry, dirfd int, base string) {
+	link, err := readlinkat(dirfd, base)
+	if err != nil || link == "" || link[0] == '/' {
+		e.TargetState = TargetOutside
+		return
+	}
+	e.Target = link
+	dir := path.Dir(e.Path)
+	if _, ok := joinLink(splitRel(dir), link, nil); !ok {
+		e.TargetState = TargetOutside
+		return
+	}
+	_, err = r.root.Stat(e.Path)
+	switch {
+	case err == nil:
+		e.TargetState = TargetInside
+	case mapErr("", "", err).Code == NotFound:
+		e.TargetState = TargetDangling
+	default:
+		e.TargetState = TargetOutside
+	}
+}
+
+func splitRel(rel string) []string {
+	if rel == "." || rel == "" {
+		return nil
+	}
+	return splitSlash(rel)
+}
+
+func splitSlash(s string) []string {
+	n := 1
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			n++
+		}
+	}
+	out := make([]string, 0, n)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// Stat describes p itself (a symlink is described, not followed).
+func (r *Root) Stat(ctx context.Context, p string) (Entry, error) {
+	s, err := r.begin(ctx, "stat", p, false)
+	if err != nil {
+		return Entry{}, s.end(err)
+	}
+	e, err := r.stat(s, p)
+	return e, s.end(err)
+}
+
+func (r *Root) stat(s *opState, p string) (Entry, error) {
+	rel, err := s.clean(p)
+	if err != nil {
+		return Entry{}, err
+	}
+	t, err := r.walk(s.name, rel, walkMode{})
+	if err != nil {
+		return Entry{}, err
+	}
+	defer t.close()
+	if !t.exists {
+		return Entry{}, newErr(NotFound, s.name, rel, "")
+	}
+	kind := kindOf(uint32(t.st.Mode))
+	if why := s.pol.readDenied(t.rel, kind == KindDir); why != "" {
+		return Entry{}, newErr(Denied, s.name, rel, why)
+	}
+	e := entryFromStat(path.Base(rel), rel, &t.st)
+	if rel == "." {
+		e.Name = "."
+	}
+	if e.Kind == KindSymlink {
+		e.Path = t.rel
+		r.describeLink(&e, t.dirfd, t.base)
+		e.Path = rel
+	}
+	return e, nil
+}
+
+// ListOptions pages through a directory. Entries are sorted by name (byte
+// order); Cursor is the NextCursor of the previous page.
+type ListOptions struct {
+	Cursor string `json:"cursor,omitempty"`
+	// Limit is the page size: 0 means DefaultListLimit, at most MaxListLimit.
+	Limit int `json:"limit,omitempty"`
+}
+
+// Paging limits of List.
+const (
+	DefaultListLimit = 1000
+	MaxListLimit     = 10000
+)
+
+// Listing is one page of a directory.
+type Listing struct {
+	Path    string  `json:"path"`
+	Entries []Entry `json:"entries"`
+	// NextCursor is empty on the last page.
+	NextCursor string `json:"nextCursor,omitempty"`
+	// Hidden counts entries left out by the policy or because their names
+	// are not valid sandbox paths (control characters, invalid UTF-8...).
+	Hidden int `json:"hidden,omitempty"`
+}
+
+// List returns one page of the directory p. Symlinks are listed, never
+// followed, with their TargetState.
+func (r *Root) List(ctx context.Context, p string, opts ListOptions) (*Listing, error) {
+	s, err := r.begin(ctx, "list", p, false)
+	if err != nil {
+		return nil, s.end(err)
+	}
+	l, err := r.list(s, p, opts)
+	return l, s.end(err)
+}
+
+func (r *Root) list(s *opState, p string, opts ListOptions) (*Listing, error) {
+	rel, err := s.clean(p)
+	if err != nil {
+		return nil, err
+	}
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+	cursor := ""
+	if opts.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(opts.Cursor)
+		if err != nil {
+			return nil, newErr(InvalidArgument, s.name, rel, "bad cursor")
+		}
+		cursor = string(b)
+	}
+	f, resolved, err := r.openForRead(s, rel, true)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	start := sort.SearchStrings(names, cursor)
+	if start < len(names) && names[start] == cursor && cursor != "" {
+		start++
+	}
+	dirfd := int(f.Fd())
+	out := &Listing{Path: rel, Entries: make([]Entry, 0, min(limit, len(names)-start))}
+	for i := start; i < len(names); i++ {
+		if err := s.ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := names[i]
+		if len(out.Entries) == limit {
+			out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(out.Entries[limit-1].Name))
+			break
+		}
+		childRel := joinRel(splitRel(rel), name)
+		if c, err := CleanPath(childRel); err != nil || c != childRel {
+			out.Hidden++
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			continue // vanished meanwhile
+		}
+		e := entryFromStat(name, childRel, &st)
+		if s.pol.hasReadPatterns() && s.pol.readDenied(joinRel(splitRel(resolved), name), e.Kind == KindDir) != "" {
+			out.Hidden++
+			continue
+		}
+		if e.Kind == KindSymlink {
+			r.describeLink(&e, dirfd, name)
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	return out, nil
+}
+
+// openForRead opens rel for reading (a directory when dir is set) and
+// returns the symlink-free path it resolved to. Without read patterns in the
+// policy it simply uses os.Root; with them it resolves with walk so that the
+// policy is checked on the real target, and opens that exact target with
+// O_NOFOLLOW. Regular files and directories only; never blocks.
+func (r *Root) openForRead(s *opState, rel string, dir bool) (*os.File, string, error) {
+	// No O_DIRECTORY: the kind is checked with fstat after the open, so a
+	// file gets NotADirectory rather than a confusing NotFound.
+	flags := os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY
+	if !s.pol.hasReadPatterns() {
+		f, err := r.root.OpenFile(rel, flags, 0)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := checkOpened(s, rel, f, dir); err != nil {
+			f.Close()
+			return nil, "", err
+		}
+		return f, rel, nil
+	}
+	if why := s.pol.readDenied(rel, dir); why != "" {
+		return nil, "", newErr(Denied, s.name, rel, why)
+	}
+	t, err := r.walk(s.name, rel, walkMode{followFinal: true})
+	if err != nil {
+		return nil, "", err
+	}
+	defer t.close()
+	if !t.exists {
+		return nil, "", newErr(NotFound, s.name, rel, "")
+	}
+	isDir := t.st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if why := s.pol.readDenied(t.rel, isDir); why != "" {
+		return nil, "", newErr(Denied, s.name, rel, why)
+	}
+	if err := checkKind(s, rel, uint32(t.st.Mode), dir); err != nil {
+		return nil, "", err
+	}
+	f, err := openAt(t.dirfd, t.base, flags, rel)
+	if err != nil {
+		if err == unix.ELOOP {
+			return nil, "", newErr(Conflict, s.name, rel, "the path changed during the operation")
+		}
+		return nil, "", err
+	}
+	if err := checkOpened(s, rel, f, dir); err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	return f, t.rel, nil
+}
+
+func checkKind(s *opState, rel string, mode uint32, dir bool) error {
+	k := kindOf(mode)
+	switch {
+	case dir && k != KindDir:
+		return newErr(NotADirectory, s.name, rel, "")
+	case !dir && k == KindDir:
+		return newErr(NotAFile, s.name, rel, "is a directory")
+	case !dir && k != KindFile:
+		return newErr(NotAFile, s.name, rel, "not a regular file")
+	}
+	return nil
+}
+
+// checkOpened verifies with fstat what was actually opened.
+func checkOpened(s *opState, rel string, f *os.File, dir bool) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return newErr(Unsupported, s.name, rel, "")
+	}
+	return checkKind(s, rel, uint32(st.Mode), dir) //nolint:unconvert
+}
+
+// File is the result of Read, ready to be sent to a client as JSON.
+type File struct {
+	Path string `json:"path"`
+	// Content is the text when Encoding is "utf-8", else base64.
+	Content  string `json:"content"`
+	Encoding string `json:"encoding"`
+	// Etag identifies this content; pass it to Write to detect conflicts.
+	Etag  string    `json:"etag"`
+	Size  int64     `json:"size"`
+	Mtime time.Time `json:"mtime"`
+	// Data is the raw content, for callers inside the hub.
+	Data []byte `json:"-"`
+}
+
+// Content encodings.
+const (
+	EncodingUTF8   = "utf-8"
+	EncodingBase64 = "base64"
+)
+
+// Etag computes the etag of content as Read and Write report it: a 64-bit
+// xxhash with the length. It detects concurrent changes; it is not a
+// security boundary (whoever could forge a collision could also write).
+func Etag(data []byte) string {
+	return strconv.FormatUint(xxhash.Sum64(data), 16) + "-" + strconv.FormatInt(int64(len(data)), 16)
+}
+
+// IsBinary reports whether data should be sent as base64: it contains a NUL
+// byte in its first 8000 bytes (git's heuristic) or is not valid UTF-8.
+func IsBinary(data []byte) bool {
+	head := data[:min(len(data), 8000)]
+	return bytes.IndexByte(head, 0) >= 0 || !utf8.Valid(data)
+}
+
+// Read returns the content of the regular file p (following symlinks that
+// stay inside the project), up to the policy's MaxFileSize.
+func (r *Root) Read(ctx context.Context, p string) (*File, error) {
+	s, err := r.begin(ctx, "read", p, false)
+	if err != nil {
+		return nil, s.end(err)
+	}
+	f, err := r.read(s, p)
+	if f != nil {
+		s.bytes = f.Size
+		r.metrics.bytes.WithLabelValues("read").Add(float64(f.Size))
+	}
+	return f, s.end(err)
+}
+
+func (r *Root) read(s *opState, p string) (*File, error) {
+	rel, err := s.clean(p)
+	if err != nil {
+		return nil, err
+	}
+	fh, resolved, err := r.openForRead(s, rel, false)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > s.pol.maxSize {
+		return nil, newErr(TooLarge, s.name, rel, fmt.Sprintf("%d bytes, the limit is %d", fi.Size(), s.pol.maxSize))
+	}
+	var data []byte
+	cached := false
+	if r.opts.Cache != nil {
+		data, cached = r.opts.Cache.Get(resolved, fi)
+	}
+	if !cached {
+		data, err = readAll(fh, fi.Size(), s.pol.maxSize)
+		if err != nil {
+			if err == errTooLarge {
+				return nil, newErr(TooLarge, s.name, rel, "the file grew past the limit")
+			}
+			return nil, err
+		}
+		if r.opts.Cache != nil {
+			r.opts.Cache.Put(resolved, fi, data)
+		}
+	}
+	out := &File{Path: rel, Etag: Etag(data), Size: int64(len(data)), Mtime: fi.ModTime().UTC(), Data: data}
+	if IsBinary(data) {
+		out.Encoding, out.Content = EncodingBase64, base64.StdEncoding.EncodeToString(data)
+	} else {
+		out.Encoding, out.Content = EncodingUTF8, string(data)
+	}
+	return out, nil
+}
+
+var errTooLarge = fmt.Errorf("too large")
+
+// readAll reads a file whose fstat size is hint, refusing more than limit
+// bytes even if the file grows while being read.
+func readAll(f io.Reader, hint, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, hint+1)
+	for {
+		if int64(len(buf)) > limit {
+			return nil, errTooLarge
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if int64(len(buf)) > limit {
+				return nil, errTooLarge
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// statInfo is fs.FileInfo of an open file, for hooks.
+func statInfo(f *os.File) fs.FileInfo {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	return fi
+}
