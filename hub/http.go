@@ -8,6 +8,9 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rubberduckhub/rubberduck/hub/auth"
+	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 )
 
 // sessionCookie carries a browser session id (never an API token).
@@ -21,6 +24,8 @@ func (s *Server) routes() http.Handler {
 		ErrorLog: slogPrinter{s.log},
 	}))
 	mux.HandleFunc("GET /lsp", s.serveLSP)
+	mux.HandleFunc("GET /login", s.login)
+	mux.HandleFunc("GET /", s.index)
 	return mux
 }
 
@@ -77,10 +82,14 @@ func (s *Server) serveLSP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized: send Authorization: Bearer <token>", http.StatusUnauthorized)
 		return
 	}
-	ident, err := s.deps.Guard.Authenticate(r.Context(), cred)
+	ident, err := s.deps.Auth.Authenticate(r.Context(), ratelimit.AddrKey(r.RemoteAddr), cred)
 	if err != nil {
 		s.metrics.upgrades.WithLabelValues("unauthorized").Inc()
-		if !errors.Is(err, ErrUnauthenticated) {
+		if errors.Is(err, ratelimit.ErrLimited) {
+			http.Error(w, "too many failed attempts: try again later", http.StatusTooManyRequests)
+			return
+		}
+		if !errors.Is(err, auth.ErrUnauthenticated) {
 			s.log.Error("authenticate", "err", err)
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rubberduck", error="invalid_token"`)

@@ -26,8 +26,10 @@ type metrics struct {
 	upgrades       *prometheus.CounterVec
 }
 
-func newMetrics(st store.Store) *metrics {
-	reg := prometheus.NewRegistry()
+func newMetrics(reg *prometheus.Registry, st store.Store) *metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	prefixed := prometheus.WrapRegistererWithPrefix("rubberduck_", reg)
 	prefixed.MustRegister(
 		collectors.NewGoCollector(),

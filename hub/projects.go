@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"github.com/rubberduckhub/rubberduck/hub/auth"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
 )
 
@@ -21,16 +22,16 @@ func (sess *session) joinProject(ctx context.Context, p protocol.JoinParams) (pr
 }
 
 func (sess *session) join(ctx context.Context, name string) (string, error) {
-	role, err := sess.srv.deps.Guard.Authorize(ctx, sess.ident, name, ActionRead)
+	role, err := sess.srv.deps.Auth.Authorize(ctx, sess.ident, name, auth.ActionRead)
 	if err != nil {
 		return "", err
 	}
 	sess.mu.Lock()
-	sess.joined[name] = role
+	sess.joined[name] = string(role)
 	sess.mu.Unlock()
 	sess.srv.rooms.join(name, sess)
 	sess.log.Info("joined project", "project", name, "role", role)
-	return role, nil
+	return string(role), nil
 }
 
 func (sess *session) leaveProject(_ context.Context, p protocol.LeaveParams) (any, error) {
@@ -52,11 +53,11 @@ func (sess *session) listProjects(ctx context.Context, _ struct{}) (protocol.Pro
 	}
 	out := protocol.ProjectListResult{Projects: []protocol.ProjectInfo{}}
 	for _, p := range all {
-		role, err := sess.srv.deps.Guard.Authorize(ctx, sess.ident, p.Name, ActionRead)
+		role, err := sess.srv.deps.Auth.Authorize(ctx, sess.ident, p.Name, auth.ActionRead)
 		if err != nil {
 			continue
 		}
-		out.Projects = append(out.Projects, protocol.ProjectInfo{Name: p.Name, Role: role})
+		out.Projects = append(out.Projects, protocol.ProjectInfo{Name: p.Name, Role: string(role)})
 	}
 	sort.Slice(out.Projects, func(i, j int) bool { return out.Projects[i].Name < out.Projects[j].Name })
 	return out, nil

@@ -13,7 +13,12 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rubberduckhub/rubberduck/hub/audit"
+	"github.com/rubberduckhub/rubberduck/hub/auth"
 	"github.com/rubberduckhub/rubberduck/hub/project"
+	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/hub/store"
 )
 
@@ -21,8 +26,12 @@ import (
 // from a data directory; tests may build their own.
 type Deps struct {
 	Store    store.Store
-	Guard    Guard
+	Auth     *auth.Service
 	Projects *project.Manager
+	Audit    *audit.Log
+	Limits   *ratelimit.Limiter
+	// Registry collects every package's metrics for /metrics.
+	Registry *prometheus.Registry
 }
 
 // Server is one running hub.
@@ -58,12 +67,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		deps:     deps,
-		metrics:  newMetrics(deps.Store),
+		metrics:  newMetrics(deps.Registry, deps.Store),
 		rooms:    newRooms(),
 		ln:       ln,
 		sessions: make(map[*session]struct{}),
 	}
 	s.methods = s.methodTable()
+	deps.Auth.OnRevoke(s.revoked)
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// Hijacked buffers are reused for reading; writes borrow pooled
@@ -86,6 +96,9 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL is the hub's base HTTP URL.
 func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// LSPURL is the WebSocket URL editors and the CLI connect to.
+func (s *Server) LSPURL() string { return "ws://" + s.Addr() + "/lsp" }
 
 // Serve accepts connections until Shutdown. It returns nil after a
 // graceful shutdown.
@@ -125,6 +138,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("connections still open after grace period: %w", ctx.Err()))
 	}
+	if cerr := s.deps.Audit.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
 	if cerr := s.deps.Store.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -151,20 +167,21 @@ func (s *Server) unregister(sess *session) {
 	s.connWG.Done()
 }
 
-// CloseConnections ends every live connection of userID (or only the one
-// opened with tokenID when that is not empty). Revoking a token or a role
-// calls it, so the change takes effect on open WebSockets immediately.
-func (s *Server) CloseConnections(userID, tokenID, reason string) int {
+// revoked closes every live connection a revocation affects, so a revoked
+// token, a removed user or a withdrawn role stops working on open
+// WebSockets at once rather than at the next request. auth calls it
+// synchronously, so it only hands the close to each connection.
+func (s *Server) revoked(e auth.RevokeEvent) {
 	s.mu.Lock()
 	var hit []*session
 	for sess := range s.sessions {
-		if sess.ident.UserID == userID && (tokenID == "" || sess.ident.TokenID == tokenID) {
+		if sess.affectedBy(e) {
 			hit = append(hit, sess)
 		}
 	}
 	s.mu.Unlock()
 	for _, sess := range hit {
-		sess.conn.Close(websocket.ClosePolicyViolation, reason)
+		sess.log.Info("closing connection: access revoked", "reason", e.Reason)
+		sess.conn.Close(websocket.ClosePolicyViolation, "access revoked")
 	}
-	return len(hit)
 }

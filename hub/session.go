@@ -10,7 +10,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/rubberduckhub/rubberduck/hub/auth"
 	"github.com/rubberduckhub/rubberduck/hub/project"
+	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
 	"github.com/rubberduckhub/rubberduck/lsp/wsrpc"
 )
@@ -28,7 +30,7 @@ type session struct {
 	srv   *Server
 	id    uint64
 	conn  *wsrpc.Conn
-	ident Identity
+	ident auth.Principal
 	log   *slog.Logger
 
 	mu       sync.Mutex
@@ -38,7 +40,7 @@ type session struct {
 	joined   map[string]string // project -> role
 }
 
-func (s *Server) serveSession(ctx context.Context, ws *websocket.Conn, ident Identity, remote string) {
+func (s *Server) serveSession(ctx context.Context, ws *websocket.Conn, ident auth.Principal, remote string) {
 	sess := &session{
 		srv:      s,
 		id:       s.nextID.Add(1),
@@ -61,6 +63,13 @@ func (s *Server) serveSession(ctx context.Context, ws *websocket.Conn, ident Ide
 		return
 	}
 	defer s.unregister(sess)
+	if !ident.Expires.IsZero() {
+		// A credential that expires mid-connection ends the connection.
+		t := time.AfterFunc(time.Until(ident.Expires), func() {
+			sess.conn.Close(websocket.ClosePolicyViolation, "credential expired")
+		})
+		defer t.Stop()
+	}
 	s.metrics.connections.Inc()
 	s.metrics.connsTotal.Inc()
 	defer s.metrics.connections.Dec()
@@ -130,13 +139,21 @@ func (s *Server) rpcError(err error) error {
 	if _, ok := protocol.AsError(err); ok {
 		return err
 	}
+	var retry *ratelimit.RetryError
 	switch {
-	case errors.Is(err, ErrUnauthenticated):
-		return protocol.Errorf(protocol.CodeUnauthorized, "unauthorized")
-	case errors.Is(err, ErrNoProject), errors.Is(err, project.ErrNotFound):
-		return protocol.Errorf(protocol.CodeNotFound, "project not found")
-	case errors.Is(err, ErrForbidden):
-		return protocol.Errorf(protocol.CodeForbidden, "your role does not allow this")
+	case errors.As(err, &retry):
+		return protocol.Errorf(protocol.CodeRateLimited, "%s", retry.Error()).
+			WithData(map[string]int64{"retryAfterMs": retry.RetryAfter.Milliseconds()})
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return protocol.Errorf(protocol.CodeUnauthorized, "unauthorized: the credential is no longer valid")
+	case errors.Is(err, auth.ErrNotFound), errors.Is(err, project.ErrNotFound):
+		return protocol.Errorf(protocol.CodeNotFound, "not found")
+	case errors.Is(err, auth.ErrForbidden):
+		return protocol.Errorf(protocol.CodeForbidden, "forbidden: your role does not allow this")
+	case errors.Is(err, auth.ErrInvalid), errors.Is(err, auth.ErrLastAdmin):
+		return protocol.Errorf(protocol.CodeInvalidParams, "%s", err.Error())
+	case errors.Is(err, auth.ErrExists):
+		return protocol.Errorf(protocol.CodeExists, "%s", err.Error())
 	case errors.Is(err, project.ErrExists):
 		return protocol.Errorf(protocol.CodeExists, "%s", err.Error())
 	case errors.Is(err, project.ErrInvalid):
@@ -150,7 +167,7 @@ func (s *Server) rpcError(err error) error {
 // authorize checks the session's identity for action in a project it has
 // joined. Requests about projects the connection has not joined are refused
 // with the same answer as a missing project, unless the caller joins first.
-func (sess *session) authorize(ctx context.Context, project string, action Action) (string, error) {
+func (sess *session) authorize(ctx context.Context, project string, action auth.Action) (auth.Role, error) {
 	sess.mu.Lock()
 	_, joined := sess.joined[project]
 	sess.mu.Unlock()
@@ -159,7 +176,19 @@ func (sess *session) authorize(ctx context.Context, project string, action Actio
 	}
 	// Re-check on every request: a role revoked a moment ago must not
 	// keep working on a connection that joined before.
-	return sess.srv.deps.Guard.Authorize(ctx, sess.ident, project, action)
+	return sess.srv.deps.Auth.Authorize(ctx, sess.ident, project, action)
+}
+
+// affectedBy reports whether a revocation concerns this connection: its
+// credential or user in general, or any project it has joined.
+func (sess *session) affectedBy(e auth.RevokeEvent) bool {
+	if e.Project == "" {
+		return e.Affects(sess.ident, "")
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	_, joined := sess.joined[e.Project]
+	return joined && e.Affects(sess.ident, e.Project)
 }
 
 func (sess *session) leaveAll() {

@@ -1,0 +1,217 @@
+package crdt
+
+import "unicode/utf8"
+
+// Apply merges an update from another replica (or a snapshot) into this one
+// and returns the text changes it caused, in order, each relative to the
+// text after the previous one. Updates may arrive in any order and any
+// number of times: what is already known is skipped, and runs whose causal
+// dependencies are missing wait inside the Doc until those arrive (the
+// changes they cause are returned by the Apply call that completes them).
+// Malformed bytes return an error wrapping ErrMalformed and leave the
+// document unchanged.
+func (d *Doc) Apply(update []byte) ([]Change, error) {
+	u, err := decodeUpdate(update)
+	if err != nil {
+		return nil, err
+	}
+	amap := make([]uint32, len(u.agents))
+	for i, rid := range u.agents {
+		amap[i] = d.agent(rid)
+	}
+	aumap := make([]uint32, len(u.authors))
+	for i, name := range u.authors {
+		aumap[i] = d.author(name)
+	}
+	for _, x := range u.runs {
+		x.a = amap[x.a]
+		if x.l != none {
+			x.l.a = amap[x.l.a]
+		}
+		if x.r != none {
+			x.r.a = amap[x.r.a]
+		}
+		for i := range x.attr {
+			x.attr[i].author = aumap[x.attr[i].author]
+		}
+	}
+	for i := range u.dels {
+		u.dels[i].a = amap[u.dels[i].a]
+	}
+
+	d.track = true
+	d.txDels = d.txDels[:0]
+	progress := false
+	for _, x := range u.runs {
+		if d.tryIntegrate(x) {
+			progress = true
+		} else {
+			d.pending = append(d.pending, x)
+		}
+	}
+	if progress && len(d.pending) > len(u.runs) || len(d.pending) > 0 && progress {
+		d.retryPending()
+	}
+	if len(u.dels) > 0 || progress && len(d.pendingDel) > 0 {
+		d.applyDeletes(append(u.dels, d.pendingDel...))
+	}
+	d.txDels = d.txDels[:0]
+	return d.takeChanges(), nil
+}
+
+// PendingLen reports how many received runs and deletions still wait for
+// causal dependencies; non-zero for long means a peer is missing updates
+// and should be asked for EncodeSince(StateVector()).
+func (d *Doc) PendingLen() int { return len(d.pending) + len(d.pendingDel) }
+
+func (d *Doc) retryPending() {
+	for {
+		progress := false
+		keep := d.pending[:0]
+		for _, x := range d.pending {
+			if d.tryIntegrate(x) {
+				progress = true
+			} else {
+				keep = append(keep, x)
+			}
+		}
+		clear(d.pending[len(keep):])
+		d.pending = keep
+		if !progress || len(keep) == 0 {
+			return
+		}
+	}
+}
+
+// applyDeletes deletes the present part of each span and keeps the rest
+// pending until the characters arrive.
+func (d *Doc) applyDeletes(dels []idSpan) {
+	var keep []idSpan
+	for _, sp := range dels {
+		have := d.agents[sp.a].next
+		if sp.s >= have {
+			keep = append(keep, sp)
+			continue
+		}
+		if end := sp.s + uint32(sp.n); end > have {
+			keep = append(keep, idSpan{sp.a, have, int(end - have)})
+			sp.n = int(have - sp.s)
+		}
+		d.deleteSpan(sp, nil)
+	}
+	d.pendingDel = keep
+}
+
+// tryIntegrate integrates x if its dependencies are present (trimming what
+// is already known) and reports whether x is done with.
+func (d *Doc) tryIntegrate(x *run) bool {
+	ag := d.agents[x.a]
+	if uint64(x.s)+uint64(x.n) <= uint64(ag.next) { // duplicate
+		if x.del {
+			d.deleteSpan(idSpan{x.a, x.s, x.n}, nil)
+		}
+		return true
+	}
+	if x.s > ag.next {
+		return false
+	}
+	if off := int(ag.next - x.s); off > 0 {
+		if x.del {
+			d.deleteSpan(idSpan{x.a, x.s, off}, nil)
+		} else {
+			x.text = x.text[runeByteOffset(x.text, off):]
+		}
+		x.s, x.n, x.l = ag.next, x.n-off, id{x.a, ag.next - 1}
+		for off > 0 {
+			if x.attr[0].n <= off {
+				off -= x.attr[0].n
+				x.attr = x.attr[1:]
+			} else {
+				x.attr[0].n -= off
+				off = 0
+			}
+		}
+	}
+	if !d.has(x.l) || !d.has(x.r) {
+		return false
+	}
+	d.integrate(x)
+	return true
+}
+
+// integrate places x with the YjsMod rule (= FugueMax): scan the items
+// between x's origins and stop at the first one x must precede.
+func (d *Doc) integrate(x *run) {
+	it := &item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r, text: x.text, del: x.del}
+	if it.del {
+		it.text = nil
+	}
+	var left, right *item
+	if x.l != none {
+		left = d.itemAt(x.l)
+		if k := int(x.l.s-left.s) + 1; k < left.n {
+			d.split(left, k)
+		}
+	}
+	if x.r != none {
+		right = d.itemAt(x.r)
+		if x.r.s > right.s {
+			right = d.split(right, int(x.r.s-right.s))
+		}
+	}
+	bi, ii := 0, 0
+	if left != nil {
+		bi, ii = left.blk.idx, indexOf(left.blk, left)+1
+	}
+	if ii == len(d.blocks[bi].items) && bi+1 < len(d.blocks) {
+		bi, ii = bi+1, 0
+	}
+	dbi, dii := bi, ii
+	scanning := false
+	rid := d.agents[x.a].rid
+	for {
+		if !scanning {
+			dbi, dii = bi, ii
+		}
+		if ii == len(d.blocks[bi].items) {
+			break // end of document
+		}
+		o := d.blocks[bi].items[ii]
+		if o == right {
+			break
+		}
+		if c := d.cmpLeft(o.l, x.l); c < 0 {
+			break
+		} else if c == 0 {
+			switch d.cmpRight(o.r, x.r) {
+			case -1:
+				scanning = true
+			case 0:
+				if rid < d.agents[o.a].rid {
+					goto place
+				}
+				scanning = false
+			default:
+				scanning = false
+			}
+		}
+		if ii++; ii == len(d.blocks[bi].items) && bi+1 < len(d.blocks) {
+			bi, ii = bi+1, 0
+		}
+	}
+place:
+	d.insertAt(dbi, dii, it)
+	ag := d.agents[x.a]
+	ag.push(it)
+	s := ag.next
+	ag.next += uint32(x.n)
+	for _, p := range x.attr {
+		ag.addAttr(s, p.author, p.t, false)
+		s += uint32(p.n)
+	}
+	if !it.del && d.track {
+		d.addChange(Change{Pos: d.visPos(it), Insert: string(it.text)}, it.n)
+	}
+}
+
+var _ = utf8.RuneError
