@@ -1,7 +1,5 @@
 package crdt
 
-import "unicode/utf8"
-
 // Apply merges an update from another replica (or a snapshot) into this one
 // and returns the text changes it caused, in order, each relative to the
 // text after the previous one. Updates may arrive in any order and any
@@ -49,7 +47,7 @@ func (d *Doc) Apply(update []byte) ([]Change, error) {
 			d.pending = append(d.pending, x)
 		}
 	}
-	if progress && len(d.pending) > len(u.runs) || len(d.pending) > 0 && progress {
+	if progress && len(d.pending) > 0 {
 		d.retryPending()
 	}
 	if len(u.dels) > 0 || progress && len(d.pendingDel) > 0 {
@@ -213,5 +211,3 @@ place:
 		d.addChange(Change{Pos: d.visPos(it), Insert: string(it.text)}, it.n)
 	}
 }
-
-var _ = utf8.RuneError
