@@ -18,6 +18,7 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/project"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/hub/store"
+	"github.com/rubberduckhub/rubberduck/sandbox"
 )
 
 type clock struct {
@@ -640,7 +641,7 @@ func TestUpdateProjectPermissions(t *testing.T) {
 	if err := f.svc.Grant(f.ctx, f.admin, "web", "olive", RoleOwner); err != nil {
 		t.Fatal(err)
 	}
-	sb := project.Sandbox{Enabled: true, ReadOnly: true}
+	sb := sandbox.Policy{Enabled: true, ReadOnly: true}
 	if _, err := f.svc.UpdateProject(f.ctx, olive, "web", project.Patch{Sandbox: &sb}); err != nil {
 		t.Errorf("owner cannot change sandbox: %v", err)
 	}

@@ -10,6 +10,9 @@
 // never with a string prefix, so /srv/p1 and /srv/p10 are correctly seen as
 // unrelated.
 //
+// Sandbox settings are the sandbox package's Policy, stored with the
+// project and validated here when they change.
+//
 // The package does no authorization; callers (hub/auth) decide who may call
 // it. It persists through hub/store under the "project/" prefix.
 package project
@@ -28,6 +31,7 @@ import (
 	"time"
 
 	"github.com/rubberduckhub/rubberduck/hub/store"
+	"github.com/rubberduckhub/rubberduck/sandbox"
 )
 
 // Errors callers branch on. They are wrapped with context; test with errors.Is.
@@ -41,39 +45,8 @@ var (
 	ErrInvalid = errors.New("invalid project")
 )
 
-// DefaultMaxFileSize bounds a single file the sandbox reads or writes when a
-// project does not set its own limit, so one huge file cannot exhaust memory.
-const DefaultMaxFileSize int64 = 10 << 20
-
-// maxMaxFileSize is the largest limit a project may ask for.
+// maxMaxFileSize is the largest per-file limit a project may ask for.
 const maxMaxFileSize int64 = 1 << 30
-
-// Sandbox holds the per-project file access settings the sandbox package
-// enforces. It lives here because it is part of a project's stored record;
-// the sandbox package owns its meaning.
-type Sandbox struct {
-	// Enabled turns file access through the hub on; when false, clients may
-	// still collaborate on open documents but not list, read or write files.
-	Enabled bool `json:"enabled"`
-	// ReadOnly refuses every write, create, rename and delete.
-	ReadOnly bool `json:"readOnly"`
-	// MaxFileSize is the largest file in bytes that may be read or written;
-	// 0 means DefaultMaxFileSize.
-	MaxFileSize int64 `json:"maxFileSize"`
-	// Allow, when not empty, limits access to paths matching one of these
-	// slash-separated, root-relative glob patterns.
-	Allow []string `json:"allow,omitempty"`
-	// Deny lists patterns that may never be written (created, changed,
-	// renamed or deleted). It defaults to [".git/**"] so a client can never
-	// plant hooks or rewrite history through the hub.
-	Deny []string `json:"deny"`
-}
-
-// DefaultSandbox returns the settings a new project gets when the creator
-// does not say otherwise: files enabled, writable, .git write-protected.
-func DefaultSandbox() Sandbox {
-	return Sandbox{Enabled: true, MaxFileSize: DefaultMaxFileSize, Deny: []string{".git/**"}}
-}
 
 // Project is one registered project.
 type Project struct {
@@ -84,25 +57,28 @@ type Project struct {
 	Name string `json:"name"`
 	// Root is the resolved absolute directory the project serves. It is
 	// stored resolved so a symlink re-pointed later cannot move the project.
-	Root    string    `json:"root"`
-	Sandbox Sandbox   `json:"sandbox"`
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated"`
+	Root string `json:"root"`
+	// Sandbox holds the file access settings the sandbox package enforces.
+	Sandbox sandbox.Policy `json:"sandbox"`
+	Created time.Time      `json:"created"`
+	Updated time.Time      `json:"updated"`
 }
 
 // Spec is what a caller supplies to create a project.
 type Spec struct {
 	Name string `json:"name"`
 	Root string `json:"root"`
-	// Sandbox, when nil, becomes DefaultSandbox().
-	Sandbox *Sandbox `json:"sandbox,omitempty"`
+	// Sandbox, when nil, becomes sandbox.DefaultPolicy(): files enabled,
+	// writable, .git write-protected.
+	Sandbox *sandbox.Policy `json:"sandbox,omitempty"`
 }
 
 // Patch changes some fields of a project; nil fields stay as they are.
 // The name cannot change because clients and memberships refer to it.
 type Patch struct {
-	Root    *string  `json:"root,omitempty"`
-	Sandbox *Sandbox `json:"sandbox,omitempty"`
+	Root *string `json:"root,omitempty"`
+	// Sandbox replaces the whole policy (not single fields of it).
+	Sandbox *sandbox.Policy `json:"sandbox,omitempty"`
 }
 
 // RemoveHook is called after a project was removed, so owners of state tied
@@ -161,7 +137,7 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (Project, error) {
 	if !ValidName(spec.Name) {
 		return Project{}, fmt.Errorf("name %q: must be 1-64 lowercase letters, digits, '-' or '_': %w", spec.Name, ErrInvalid)
 	}
-	sb := DefaultSandbox()
+	sb := sandbox.DefaultPolicy()
 	if spec.Sandbox != nil {
 		sb = *spec.Sandbox
 	}
@@ -303,26 +279,25 @@ func (m *Manager) put(ctx context.Context, p Project) error {
 	return nil
 }
 
-func normaliseSandbox(sb Sandbox) (Sandbox, error) {
-	if sb.MaxFileSize == 0 {
-		sb.MaxFileSize = DefaultMaxFileSize
-	}
+// normaliseSandbox checks a policy before it is stored, so a bad pattern is
+// refused when an owner sets it rather than failing every later operation.
+func normaliseSandbox(sb sandbox.Policy) (sandbox.Policy, error) {
 	if sb.MaxFileSize < 0 || sb.MaxFileSize > maxMaxFileSize {
-		return Sandbox{}, fmt.Errorf("maxFileSize %d: must be between 1 and %d: %w", sb.MaxFileSize, maxMaxFileSize, ErrInvalid)
+		return sandbox.Policy{}, fmt.Errorf("maxFileSize %d: must be between 0 (default) and %d: %w", sb.MaxFileSize, maxMaxFileSize, ErrInvalid)
 	}
-	if sb.Deny == nil {
-		// Only an explicit empty list lifts the .git protection.
-		sb.Deny = []string{".git/**"}
-	}
-	for _, list := range [][]string{sb.Allow, sb.Deny} {
+	for _, list := range [][]string{sb.Allow, sb.Deny, sb.WriteDeny} {
 		for _, pat := range list {
 			if err := checkPattern(pat); err != nil {
-				return Sandbox{}, err
+				return sandbox.Policy{}, err
 			}
 		}
 	}
+	if err := sb.Validate(); err != nil {
+		return sandbox.Policy{}, fmt.Errorf("sandbox settings: %w: %w", ErrInvalid, err)
+	}
 	sb.Allow = slices.Clone(sb.Allow)
 	sb.Deny = slices.Clone(sb.Deny)
+	sb.WriteDeny = slices.Clone(sb.WriteDeny)
 	return sb, nil
 }
 

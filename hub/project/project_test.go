@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rubberduckhub/rubberduck/hub/store"
+	"github.com/rubberduckhub/rubberduck/sandbox"
 )
 
 // layout builds a directory tree for the validation table:
@@ -110,10 +111,10 @@ func TestCreateValidatesNameAndSandbox(t *testing.T) {
 		{"dots", func(r string) Spec { return Spec{Name: "..", Root: r} }, ErrInvalid},
 		{"empty", func(r string) Spec { return Spec{Name: "", Root: r} }, ErrInvalid},
 		{"pattern escaping root", func(r string) Spec {
-			return Spec{Name: "x", Root: r, Sandbox: &Sandbox{Allow: []string{"../etc/*"}}}
+			return Spec{Name: "x", Root: r, Sandbox: &sandbox.Policy{Allow: []string{"../etc/*"}}}
 		}, ErrInvalid},
-		{"absolute pattern", func(r string) Spec { return Spec{Name: "x", Root: r, Sandbox: &Sandbox{Deny: []string{"/etc"}}} }, ErrInvalid},
-		{"negative size", func(r string) Spec { return Spec{Name: "x", Root: r, Sandbox: &Sandbox{MaxFileSize: neg}} }, ErrInvalid},
+		{"absolute pattern", func(r string) Spec { return Spec{Name: "x", Root: r, Sandbox: &sandbox.Policy{Deny: []string{"/etc"}}} }, ErrInvalid},
+		{"negative size", func(r string) Spec { return Spec{Name: "x", Root: r, Sandbox: &sandbox.Policy{MaxFileSize: neg}} }, ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,25 +127,23 @@ func TestCreateValidatesNameAndSandbox(t *testing.T) {
 	}
 }
 
-func TestDefaultsProtectGit(t *testing.T) {
+func TestDefaultPolicy(t *testing.T) {
 	base, m := layout(t)
 	ctx := context.Background()
 	p, err := m.Create(ctx, Spec{Name: "a", Root: filepath.Join(base, "other")})
 	must(t, err)
-	if !p.Sandbox.Enabled || p.Sandbox.ReadOnly || len(p.Sandbox.Deny) != 1 || p.Sandbox.Deny[0] != ".git/**" {
-		t.Errorf("default sandbox = %+v", p.Sandbox)
+	if !p.Sandbox.Enabled || p.Sandbox.ReadOnly || p.Sandbox.AllowGitWrites {
+		t.Errorf("default sandbox = %+v, want enabled, writable, .git protected", p.Sandbox)
 	}
-	// A sandbox given without Deny keeps the .git protection; an explicit
-	// empty list lifts it.
-	p, err = m.Update(ctx, "a", Patch{Sandbox: &Sandbox{Enabled: true, ReadOnly: true}})
+	p, err = m.Update(ctx, "a", Patch{Sandbox: &sandbox.Policy{Enabled: true, ReadOnly: true, WriteDeny: []string{"**/*.lock"}}})
 	must(t, err)
-	if len(p.Sandbox.Deny) != 1 || !p.Sandbox.ReadOnly || p.Sandbox.MaxFileSize != DefaultMaxFileSize {
-		t.Errorf("after update sandbox = %+v", p.Sandbox)
+	got, err := m.Get(ctx, "a")
+	must(t, err)
+	if !got.Sandbox.ReadOnly || len(got.Sandbox.WriteDeny) != 1 || got.Sandbox.AllowGitWrites {
+		t.Errorf("stored sandbox = %+v", got.Sandbox)
 	}
-	p, err = m.Update(ctx, "a", Patch{Sandbox: &Sandbox{Enabled: true, Deny: []string{}}})
-	must(t, err)
-	if len(p.Sandbox.Deny) != 0 {
-		t.Errorf("explicit empty deny not kept: %+v", p.Sandbox)
+	if _, err := m.Update(ctx, "a", Patch{Sandbox: &sandbox.Policy{Deny: []string{"[unclosed"}}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("malformed glob accepted: %v", err)
 	}
 }
 
