@@ -239,3 +239,8 @@ func mapErrno(errno syscall.Errno) (Code, string) {
 	}
 	return Internal, ""
 }
+
+func isErrno(err error, n syscall.Errno) bool {
+	var errno syscall.Errno
+	return errors.As(err, &errno) && errno == n
+}

@@ -103,8 +103,8 @@ func TestPolicySpec(t *testing.T) {
 	must(t, os.MkdirAll(filepath.Join(w.p1, ".git", "hooks"), 0o755))
 	must(t, os.WriteFile(filepath.Join(w.p1, ".git", "config"), []byte("[core]\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(w.p1, ".env"), []byte("TOKEN=x"), 0o644))
-	must(t, os.Symlink(".git", filepath.Join(w.p1, "docs")))          // Gogs CVE-2025-8110 shape
-	must(t, os.Symlink(".git/config", filepath.Join(w.p1, "cfg")))    // link to a protected file
+	must(t, os.Symlink(".git", filepath.Join(w.p1, "docs")))         // Gogs CVE-2025-8110 shape
+	must(t, os.Symlink(".git/config", filepath.Join(w.p1, "cfg")))   // link to a protected file
 	must(t, os.Symlink(".env", filepath.Join(w.p1, "innocent.txt"))) // link to a denied file
 	pol := DefaultPolicy()
 	pol.Deny = []string{".env", "**/*.pem"}

@@ -40,13 +40,13 @@ func TestCleanPath(t *testing.T) {
 		{"a\nb", ""},
 		{"a\tb", ""},
 		{"a\x7fb", ""},
-		{"a\u0085b", ""},       // C1 NEL
+		{"a\u0085b", ""},          // C1 NEL
 		{".g\u200cit/config", ""}, // zero-width non-joiner (CVE-2014-9390 class)
 		{"evil\u202etxt.exe", ""}, // bidi override
 		{"\ufeffa", ""},
-		{"a\xffb", ""},          // invalid UTF-8
+		{"a\xffb", ""},             // invalid UTF-8
 		{"\xc0\xae\xc0\xae/x", ""}, // overlong "."
-		{"\xed\xa0\x80", ""},    // surrogate
+		{"\xed\xa0\x80", ""},       // surrogate
 		{"a\uffff", ""},
 		{"x.", ""},
 		{"x ", ""},

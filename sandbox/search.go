@@ -1,0 +1,431 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"github.com/sourcegraph/conc"
+	"golang.org/x/sys/unix"
+)
+
+// SearchQuery asks for files by name, by content, or both.
+type SearchQuery struct {
+	// Path is the directory to search under; "" is the project root.
+	Path string `json:"path,omitempty"`
+	// Glob filters files by a doublestar pattern; a pattern without "/"
+	// matches the base name at any depth ("*.go"), one with "/" the
+	// project-relative path ("cmd/**/*.go").
+	Glob string `json:"glob,omitempty"`
+	// Pattern is an RE2 regular expression (Go regexp syntax) searched in
+	// file contents line by line; "" lists matching file names only.
+	Pattern string `json:"pattern,omitempty"`
+	// Literal treats Pattern as plain text.
+	Literal bool `json:"literal,omitempty"`
+	// IgnoreCase matches case-insensitively.
+	IgnoreCase bool `json:"ignoreCase,omitempty"`
+	// MaxResults stops the search after this many results: 0 means
+	// DefaultSearchResults, at most MaxSearchResults.
+	MaxResults int `json:"maxResults,omitempty"`
+	// IncludeIgnored also searches paths .gitignore excludes (.git
+	// directories are never searched).
+	IncludeIgnored bool `json:"includeIgnored,omitempty"`
+}
+
+// Search result limits.
+const (
+	DefaultSearchResults = 1000
+	MaxSearchResults     = 100000
+	// maxLineText bounds SearchResult.Text so one minified line cannot
+	// flood a client.
+	maxLineText = 300
+)
+
+// SearchResult is one matching line, or one matching file name (Line 0).
+type SearchResult struct {
+	Path string `json:"path"`
+	// Line is 1-based; 0 for a file-name result.
+	Line int `json:"line,omitempty"`
+	// Column is the 1-based byte offset of the match in the line.
+	Column int `json:"column,omitempty"`
+	// Text is the line, cut to 300 bytes, invalid UTF-8 replaced.
+	Text string `json:"text,omitempty"`
+}
+
+// SearchSummary tells what a search covered.
+type SearchSummary struct {
+	FilesSearched int `json:"filesSearched"`
+	Results       int `json:"results"`
+	// Truncated is true when MaxResults stopped the search early.
+	Truncated     bool `json:"truncated,omitempty"`
+	SkippedBinary int  `json:"skippedBinary,omitempty"`
+	SkippedLarge  int  `json:"skippedLarge,omitempty"`
+}
+
+// Search walks the tree under q.Path and calls fn for each result as it is
+// found (fn is never called concurrently; results arrive in no particular
+// order). It honours .gitignore (Options.Ignore), skips .git, symlinks,
+// special files, binary files and files over the size limit, and hides what
+// the policy denies. Files are searched in parallel by a bounded pool of
+// workers. It stops at q.MaxResults, when ctx is cancelled (returning
+// Canceled), or when fn returns an error (which Search returns).
+func (r *Root) Search(ctx context.Context, q SearchQuery, fn func(SearchResult) error) (*SearchSummary, error) {
+	s, err := r.begin(ctx, "search", q.Path, false)
+	if err != nil {
+		return nil, s.end(err)
+	}
+	sum, err := r.search(s, q, fn)
+	return sum, s.end(err)
+}
+
+type dirHandle struct {
+	f    *os.File // owns the descriptor
+	fd   int
+	refs atomic.Int32
+	rel  string // as shown to the client
+	real string // symlink-free, for policy and ignore rules
+}
+
+func (d *dirHandle) release() {
+	if d.refs.Add(-1) == 0 {
+		d.f.Close()
+	}
+}
+
+type fileJob struct {
+	dir  *dirHandle
+	name string
+}
+
+func (r *Root) search(s *opState, q SearchQuery, fn func(SearchResult) error) (*SearchSummary, error) {
+	rel, err := s.clean(q.Path)
+	if err != nil {
+		return nil, err
+	}
+	if q.Glob == "" && q.Pattern == "" {
+		return nil, newErr(InvalidArgument, s.name, rel, "give a glob, a pattern or both")
+	}
+	if q.Glob != "" && !doublestar.ValidatePattern(q.Glob) {
+		return nil, newErr(InvalidArgument, s.name, rel, "bad glob")
+	}
+	var re *regexp.Regexp
+	var literal []byte
+	if q.Pattern != "" {
+		if q.Literal && !q.IgnoreCase {
+			literal = []byte(q.Pattern)
+		} else {
+			expr := q.Pattern
+			if q.Literal {
+				expr = regexp.QuoteMeta(expr)
+			}
+			flags := "(?m)"
+			if q.IgnoreCase {
+				flags = "(?mi)"
+			}
+			if re, err = regexp.Compile(flags + expr); err != nil {
+				return nil, newErr(InvalidArgument, s.name, rel, "bad regular expression")
+			}
+		}
+	}
+	limit := q.MaxResults
+	if limit <= 0 {
+		limit = DefaultSearchResults
+	}
+	limit = min(limit, MaxSearchResults)
+
+	if why := s.pol.readDenied(rel, true); why != "" {
+		return nil, newErr(Denied, s.name, rel, why)
+	}
+	t, err := r.walk(s.name, rel, walkMode{followFinal: true})
+	if err != nil {
+		return nil, err
+	}
+	if !t.exists {
+		t.close()
+		return nil, newErr(NotFound, s.name, rel, "")
+	}
+	if why := s.pol.readDenied(t.rel, true); why != "" {
+		t.close()
+		return nil, newErr(Denied, s.name, rel, why)
+	}
+	if t.st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		t.close()
+		return nil, newErr(NotADirectory, s.name, rel, "")
+	}
+	fd, err := unix.Openat(t.dirfd, t.base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	t.close()
+	if err != nil {
+		return nil, err
+	}
+	start := newDirHandle(fd, rel, t.rel)
+
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	sr := &searcher{r: r, s: s, q: q, re: re, literal: literal, limit: limit, fn: fn, cancel: cancel, ctx: ctx}
+	if !q.IncludeIgnored && r.ignore != nil {
+		sr.ignore = r.ignore
+		sr.loader, _ = r.ignore.(ignoreLoader)
+		sr.entry, _ = r.ignore.(interface{ IgnoredEntry(string, bool) bool })
+	}
+	jobs := make(chan fileJob, 256)
+	var wg conc.WaitGroup
+	workers := max(runtime.GOMAXPROCS(0), 2)
+	for range workers {
+		wg.Go(func() {
+			buf := make([]byte, 0, 64<<10)
+			for j := range jobs {
+				if ctx.Err() == nil {
+					buf = sr.searchFile(j, buf)
+				}
+				j.dir.release()
+			}
+		})
+	}
+	sr.walk(start, jobs)
+	close(jobs)
+	wg.Wait()
+
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	sum := &SearchSummary{FilesSearched: int(sr.files.Load()), Results: sr.results, Truncated: sr.truncated,
+		SkippedBinary: int(sr.binary.Load()), SkippedLarge: int(sr.large.Load())}
+	if sr.err != nil {
+		return sum, sr.err
+	}
+	if err := s.ctx.Err(); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+type searcher struct {
+	r       *Root
+	s       *opState
+	q       SearchQuery
+	re      *regexp.Regexp
+	literal []byte
+	limit   int
+	fn      func(SearchResult) error
+	ctx     context.Context
+	cancel  context.CancelFunc
+	ignore  IgnoreMatcher
+	loader  ignoreLoader
+	entry   interface{ IgnoredEntry(string, bool) bool }
+
+	files, binary, large atomic.Int64
+
+	mu        sync.Mutex
+	results   int
+	truncated bool
+	err       error
+}
+
+func (sr *searcher) ignored(real string, isDir bool) bool {
+	if sr.ignore == nil {
+		return false
+	}
+	if sr.entry != nil {
+		return sr.entry.IgnoredEntry(real, isDir)
+	}
+	return sr.ignore.Ignored(real, isDir)
+}
+
+// walk lists directories depth-first on the caller's goroutine and feeds
+// regular files to the workers. Directories are opened relative to their
+// parent with O_NOFOLLOW: a symlink swapped in is simply not entered.
+func (sr *searcher) walk(start *dirHandle, jobs chan<- fileJob) {
+	stack := []*dirHandle{start}
+	pol := sr.s.pol
+	for len(stack) > 0 {
+		d := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if sr.ctx.Err() != nil {
+			d.release()
+			continue
+		}
+		if sr.loader != nil {
+			sr.loader.Load(d.real)
+		}
+		ents, _ := d.f.ReadDir(-1)
+		var subdirs []*dirHandle
+	entries:
+		for _, e := range ents {
+			name := e.Name()
+			if name == ".git" || IsTempName(name) {
+				continue
+			}
+			rel, real := joinRel(splitRel(d.rel), name), joinRel(splitRel(d.real), name)
+			if c, err := CleanPath(rel); err != nil || c != rel {
+				continue
+			}
+			typ := e.Type()
+			switch {
+			case typ.IsDir():
+				if pol.hasReadPatterns() && pol.readDenied(real, true) != "" || sr.ignored(real, true) {
+					continue
+				}
+				fd, err := unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+				if err != nil {
+					continue
+				}
+				subdirs = append(subdirs, newDirHandle(fd, rel, real))
+			case typ.IsRegular():
+				if pol.hasReadPatterns() && pol.readDenied(real, false) != "" || sr.ignored(real, false) {
+					continue
+				}
+				if sr.q.Glob != "" && !globMatch(sr.q.Glob, rel, name) {
+					continue
+				}
+				if sr.re == nil && sr.literal == nil {
+					if !sr.emit(SearchResult{Path: rel}) {
+						break entries
+					}
+					continue
+				}
+				d.refs.Add(1)
+				select {
+				case jobs <- fileJob{dir: d, name: name}:
+				case <-sr.ctx.Done():
+					d.refs.Add(-1)
+				}
+			}
+		}
+		// Push in reverse so the walk visits names in order.
+		for i := len(subdirs) - 1; i >= 0; i-- {
+			stack = append(stack, subdirs[i])
+		}
+		d.release()
+	}
+}
+
+// newDirHandle wraps a directory descriptor; the *os.File owns it so that
+// it is closed exactly once, by the last release.
+func newDirHandle(fd int, rel, real string) *dirHandle {
+	d := &dirHandle{f: os.NewFile(uintptr(fd), rel), fd: fd, rel: rel, real: real}
+	d.refs.Store(1)
+	return d
+}
+
+func globMatch(glob, rel, name string) bool {
+	if strings.IndexByte(glob, '/') < 0 {
+		return doublestar.MatchUnvalidated(glob, name)
+	}
+	return doublestar.MatchUnvalidated(glob, rel)
+}
+
+// emit passes one result to fn; it returns false when the search must stop.
+func (sr *searcher) emit(res SearchResult) bool {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	if sr.err != nil || sr.truncated {
+		return false
+	}
+	if sr.results >= sr.limit {
+		sr.truncated = true
+		sr.cancel()
+		return false
+	}
+	if err := sr.fn(res); err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{Code: Canceled, Op: "search", Msg: "stopped by the receiver", cause: err}
+		}
+		sr.err = e
+		sr.cancel()
+		return false
+	}
+	sr.results++
+	return true
+}
+
+func (sr *searcher) searchFile(j fileJob, buf []byte) []byte {
+	fd, err := unix.Openat(j.dir.fd, j.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return buf
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return buf
+	}
+	if st.Size > sr.s.pol.maxSize {
+		sr.large.Add(1)
+		return buf
+	}
+	if int64(cap(buf)) < st.Size+1 {
+		buf = make([]byte, 0, st.Size+1)
+	}
+	buf = buf[:0]
+	for int64(len(buf)) <= sr.s.pol.maxSize {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if n <= 0 || err != nil {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	if int64(len(buf)) > sr.s.pol.maxSize {
+		sr.large.Add(1)
+		return buf
+	}
+	sr.files.Add(1)
+	data := buf
+	if bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0 {
+		sr.binary.Add(1)
+		return buf
+	}
+	rel := joinRel(splitRel(j.dir.rel), j.name)
+	line, counted := 1, 0
+	for pos := 0; pos <= len(data); {
+		var ms int
+		if sr.literal != nil {
+			i := bytes.Index(data[pos:], sr.literal)
+			if i < 0 {
+				break
+			}
+			ms = pos + i
+		} else {
+			loc := sr.re.FindIndex(data[pos:])
+			if loc == nil {
+				break
+			}
+			ms = pos + loc[0]
+		}
+		ls := bytes.LastIndexByte(data[:ms], '\n') + 1
+		le := bytes.IndexByte(data[ms:], '\n')
+		if le < 0 {
+			le = len(data)
+		} else {
+			le += ms
+		}
+		line += bytes.Count(data[counted:ls], []byte{'\n'})
+		counted = ls
+		if !sr.emit(SearchResult{Path: rel, Line: line, Column: ms - ls + 1, Text: lineText(data[ls:le])}) {
+			return buf
+		}
+		pos = le + 1
+	}
+	return buf
+}
+
+func lineText(b []byte) string {
+	b = bytes.TrimRight(b, "\r")
+	if len(b) > maxLineText {
+		cut := maxLineText
+		for cut > 0 && !utf8.RuneStart(b[cut]) {
+			cut--
+		}
+		b = b[:cut]
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}

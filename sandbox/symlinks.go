@@ -1,0 +1,169 @@
+package sandbox
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// Symlink audit problems.
+const (
+	// ProblemEscapes: the link (or a link it leads through) points outside
+	// the project; the sandbox refuses it.
+	ProblemEscapes = "escapes"
+	// ProblemAbsolute: the link is absolute but points inside the project;
+	// the sandbox refuses absolute links, so it does not work for clients.
+	ProblemAbsolute = "absolute"
+	// ProblemDangling: the target does not exist.
+	ProblemDangling = "dangling"
+	// ProblemLoop: resolving the link never ends.
+	ProblemLoop = "loop"
+	// ProblemCrossesMount: the link leads to another file system (a mount
+	// inside the project).
+	ProblemCrossesMount = "crosses-mount"
+	// ProblemMountPoint: a directory of the project is a mount point.
+	ProblemMountPoint = "mount-point"
+)
+
+// SymlinkFinding is one problem found by AuditSymlinks.
+type SymlinkFinding struct {
+	Path string `json:"path"`
+	// Target is the link text when relative; absolute targets are withheld
+	// from the report like from listings (see Entry.Target).
+	Target  string `json:"target,omitempty"`
+	Problem string `json:"problem"`
+}
+
+// SymlinkReport is the result of AuditSymlinks.
+type SymlinkReport struct {
+	// Entries is the number of directory entries scanned.
+	Entries int `json:"entries"`
+	// Symlinks is the number of symlinks found, fine or not.
+	Symlinks int              `json:"symlinks"`
+	Findings []SymlinkFinding `json:"findings"`
+	// Truncated is true when more than MaxAuditFindings were found.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// MaxAuditFindings bounds a SymlinkReport.
+const MaxAuditFindings = 10000
+
+// AuditSymlinks scans the whole project (without following symlinks, and
+// including .git and ignored paths) for links that escape the project,
+// are absolute, dangle or loop, lead to another file system, and for
+// directories that are mount points. The hub exposes it as
+// `rubberduck project audit NAME`.
+func (r *Root) AuditSymlinks(ctx context.Context) (*SymlinkReport, error) {
+	s, err := r.begin(ctx, "audit-symlinks", "", false)
+	if err != nil {
+		return nil, s.end(err)
+	}
+	rep, err := r.auditSymlinks(s)
+	return rep, s.end(err)
+}
+
+func (r *Root) auditSymlinks(s *opState) (*SymlinkReport, error) {
+	rep := &SymlinkReport{Findings: []SymlinkFinding{}}
+	add := func(f SymlinkFinding) {
+		if len(rep.Findings) >= MaxAuditFindings {
+			rep.Truncated = true
+			return
+		}
+		rep.Findings = append(rep.Findings, f)
+	}
+	fd, err := unix.Openat(r.dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	type dir struct {
+		f   *os.File
+		rel string
+	}
+	stack := []dir{{os.NewFile(uintptr(fd), "."), "."}}
+	defer func() {
+		for _, d := range stack {
+			d.f.Close()
+		}
+	}()
+	for len(stack) > 0 {
+		d := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if err := s.ctx.Err(); err != nil {
+			d.f.Close()
+			return nil, err
+		}
+		ents, _ := d.f.ReadDir(-1)
+		dfd := int(d.f.Fd())
+		for _, e := range ents {
+			rep.Entries++
+			name := e.Name()
+			rel := joinRel(splitRel(d.rel), name)
+			switch {
+			case e.Type()&os.ModeSymlink != 0:
+				rep.Symlinks++
+				if f, bad := r.checkLink(dfd, name, d.rel, rel); bad {
+					add(f)
+				}
+			case e.IsDir():
+				var st unix.Stat_t
+				if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+					continue
+				}
+				if uint64(st.Dev) != r.dev { //nolint:unconvert
+					add(SymlinkFinding{Path: rel, Problem: ProblemMountPoint})
+					continue // do not scan other file systems
+				}
+				cfd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+				if err != nil {
+					continue
+				}
+				stack = append(stack, dir{os.NewFile(uintptr(cfd), rel), rel})
+			}
+		}
+		d.f.Close()
+	}
+	return rep, nil
+}
+
+// checkLink classifies the symlink name in directory dfd (project path dir).
+func (r *Root) checkLink(dfd int, name, dir, rel string) (SymlinkFinding, bool) {
+	link, err := readlinkat(dfd, name)
+	if err != nil {
+		return SymlinkFinding{}, false
+	}
+	f := SymlinkFinding{Path: rel}
+	if filepath.IsAbs(link) {
+		if inside, err := filepath.Rel(r.absPath, link); err == nil && filepath.IsLocal(inside) {
+			f.Problem = ProblemAbsolute
+		} else {
+			f.Problem = ProblemEscapes
+		}
+		return f, true
+	}
+	f.Target = link
+	if _, ok := joinLink(splitRel(dir), link, nil); !ok {
+		f.Problem = ProblemEscapes
+		return f, true
+	}
+	fi, err := r.root.Stat(rel)
+	if err != nil {
+		switch e := mapErr("", "", err); {
+		case e.Code == NotFound:
+			f.Problem = ProblemDangling
+		case e.Msg == "path leads outside the project":
+			f.Problem = ProblemEscapes
+		case isErrno(err, unix.ELOOP):
+			f.Problem = ProblemLoop
+		default:
+			f.Problem = ProblemEscapes
+		}
+		return f, true
+	}
+	if st, ok := fi.Sys().(*unixStat); ok && uint64(st.Dev) != r.dev { //nolint:unconvert
+		f.Problem = ProblemCrossesMount
+		return f, true
+	}
+	return f, false
+}
