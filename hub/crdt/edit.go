@@ -17,43 +17,46 @@ type idSpan struct {
 // or "disk" / "ai") and returns the update to send to the other replicas. An
 // empty text is a no-op and returns a nil update.
 func (d *Doc) Insert(author string, pos int, text string) ([]byte, error) {
-	if pos < 0 || pos > d.vis {
-		return nil, fmt.Errorf("insert at %d in text of length %d: %w", pos, d.vis, ErrOutOfRange)
-	}
-	if !utf8.ValidString(text) {
-		return nil, ErrInvalidText
-	}
-	if text == "" {
-		return nil, nil
-	}
-	n := utf8.RuneCountInString(text)
-	me := d.agents[d.me]
-	if uint64(me.next)+uint64(n) > math.MaxUint32 {
-		return nil, fmt.Errorf("insert: replica has used all its sequence numbers: %w", ErrOutOfRange)
-	}
-	now := d.now()
-	start := me.next
-	au := d.author(author)
-	d.insertVisible(pos, []byte(text), n, au, now.Unix())
-	d.pushUndo(author, now, action{dels: []idSpan{{d.me, start, n}}})
-	return d.encodeTx(start, nil), nil
+	return d.Replace(author, pos, 0, text)
 }
 
 // Delete deletes n code points starting at pos on behalf of author and
 // returns the update to send to the other replicas. Deleting nothing is a
 // no-op and returns a nil update.
 func (d *Doc) Delete(author string, pos, n int) ([]byte, error) {
+	return d.Replace(author, pos, n, "")
+}
+
+// Replace deletes n code points at pos and inserts text there, as one update
+// and one undo step: the shape of an editor's didChange and of a trace patch.
+func (d *Doc) Replace(author string, pos, n int, text string) ([]byte, error) {
 	if pos < 0 || n < 0 || pos > d.vis || n > d.vis-pos {
-		return nil, fmt.Errorf("delete %d at %d in text of length %d: %w", n, pos, d.vis, ErrOutOfRange)
+		return nil, fmt.Errorf("replace %d at %d in text of length %d: %w", n, pos, d.vis, ErrOutOfRange)
 	}
-	if n == 0 {
+	if !utf8.ValidString(text) {
+		return nil, ErrInvalidText
+	}
+	if n == 0 && text == "" {
 		return nil, nil
 	}
+	me := d.agents[d.me]
+	ins := utf8.RuneCountInString(text)
+	if uint64(me.next)+uint64(ins) > math.MaxUint32 {
+		return nil, fmt.Errorf("insert: replica has used all its sequence numbers: %w", ErrOutOfRange)
+	}
 	now := d.now()
+	start := me.next
 	d.txDels = d.txDels[:0]
-	segs := d.deleteVisible(pos, n)
-	d.pushUndo(author, now, action{segs: segs})
-	return d.encodeTx(d.agents[d.me].next, d.txDels), nil
+	acts := make([]action, 0, 2)
+	if n > 0 {
+		acts = append(acts, action{segs: d.deleteVisible(pos, n)})
+	}
+	if ins > 0 {
+		d.insertVisible(pos, []byte(text), ins, d.author(author), now.Unix())
+		acts = append(acts, action{dels: []idSpan{{d.me, start, ins}}})
+	}
+	d.pushUndo(author, now, acts...)
+	return d.encodeTx(start, d.txDels), nil
 }
 
 // insertVisible inserts text at visible position pos: right after the

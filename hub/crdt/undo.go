@@ -32,7 +32,7 @@ type undoState struct{ undo, redo []undoEntry }
 
 // pushUndo records the inverse of a local edit by author, grouping it with
 // the previous step when it came within the undo group window.
-func (d *Doc) pushUndo(author string, t time.Time, act action) {
+func (d *Doc) pushUndo(author string, t time.Time, acts ...action) {
 	st := d.undo[author]
 	if st == nil {
 		st = &undoState{}
@@ -41,7 +41,7 @@ func (d *Doc) pushUndo(author string, t time.Time, act action) {
 	st.redo = st.redo[:0]
 	if k := len(st.undo) - 1; k >= 0 && d.undoGroup > 0 {
 		if dt := t.Sub(st.undo[k].t); dt >= 0 && dt < d.undoGroup {
-			st.undo[k].acts = append(st.undo[k].acts, act)
+			st.undo[k].acts = append(st.undo[k].acts, acts...)
 			st.undo[k].t = t
 			return
 		}
@@ -49,7 +49,7 @@ func (d *Doc) pushUndo(author string, t time.Time, act action) {
 	if len(st.undo) >= maxUndo {
 		st.undo = append(st.undo[:0], st.undo[1:]...)
 	}
-	st.undo = append(st.undo, undoEntry{acts: []action{act}, t: t})
+	st.undo = append(st.undo, undoEntry{acts: acts, t: t})
 }
 
 // Undo reverts author's most recent undo step (only characters that author
