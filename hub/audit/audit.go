@@ -13,8 +13,12 @@
 // Recording must not slow a file save down, so Record only queues the entry;
 // one goroutine owned by the Log batch-writes the queue. The queue is bounded:
 // when it is full, Record waits (an audit trail with holes is worse than a
-// briefly slower request) until its context ends, and only then gives up and
-// counts the entry as dropped. Close flushes what is queued.
+// briefly slower request) until its context ends or Options.MaxWait passes,
+// and only then gives up and counts the entry as dropped. Close flushes what
+// is queued.
+//
+// Log.Sandbox adapts the Log to sandbox.Auditor, so every file operation
+// lands here too.
 package audit
 
 import (
@@ -63,6 +67,8 @@ type Entry struct {
 	Project string `json:"project,omitempty"`
 	// Target is the project-relative path, or the user/token acted on.
 	Target string `json:"target,omitempty"`
+	// To is the destination of a rename or restore.
+	To string `json:"to,omitempty"`
 	// Outcome is OutcomeOK, OutcomeDenied or OutcomeError.
 	Outcome string `json:"outcome"`
 	// Detail is a short, client-safe explanation (an error message without
@@ -74,6 +80,10 @@ type Entry struct {
 type Options struct {
 	// QueueSize bounds the entries waiting to be written (default 4096).
 	QueueSize int
+	// MaxWait bounds how long Record waits for room in a full queue before
+	// giving up on the entry (default 2s), so a stuck store slows requests
+	// down but never hangs them.
+	MaxWait time.Duration
 	// BatchSize bounds the entries written in one store batch (default 256).
 	BatchSize int
 	// Retention drops records older than this; 0 keeps everything.
@@ -117,6 +127,9 @@ func New(st store.Store, opts Options) (*Log, error) {
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 256
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = 2 * time.Second
 	}
 	if opts.PruneEvery <= 0 {
 		opts.PruneEvery = time.Hour
@@ -212,9 +225,16 @@ func (l *Log) enqueue(ctx context.Context, it item) error {
 		return nil
 	default:
 	}
+	wait := time.NewTimer(l.opts.MaxWait)
+	defer wait.Stop()
 	select {
 	case l.queue <- it:
 		return nil
+	case <-wait.C:
+		if it.flush == nil {
+			l.dropped.Inc()
+		}
+		return fmt.Errorf("audit queue full for %s: %w", l.opts.MaxWait, context.DeadlineExceeded)
 	case <-ctx.Done():
 		if it.flush == nil {
 			l.dropped.Inc()

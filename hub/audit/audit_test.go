@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rubberduckhub/rubberduck/hub/store"
+	"github.com/rubberduckhub/rubberduck/sandbox"
 )
 
 var t0 = time.Date(2026, 11, 20, 23, 0, 0, 0, time.UTC)
@@ -199,5 +200,36 @@ func TestFullQueueWaitsThenDrops(t *testing.T) {
 	got, _ := l.Query(ctx, Filter{})
 	if len(got) != 3 {
 		t.Errorf("stored %d, want 3", len(got))
+	}
+}
+
+func TestSandboxAuditor(t *testing.T) {
+	l, _ := newLog(t, Options{})
+	var a sandbox.Auditor = l.Sandbox()
+	ctx := WithRequestID(context.Background(), "r7")
+	for _, ev := range []sandbox.Event{
+		{Project: "p", Actor: "usr_a", Op: "write", Path: "main.go", Outcome: "ok", Bytes: 12},
+		{Project: "p", Actor: "usr_a", Op: "write", Path: ".git/config", Outcome: string(sandbox.Denied), Detail: "write-protected"},
+		{Project: "p", Actor: "usr_a", Op: "rename", Path: "a", To: "b", Outcome: string(sandbox.Conflict)},
+	} {
+		a.Record(ctx, ev)
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Query(ctx, Filter{Project: "p"})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("Query = %+v, %v", got, err)
+	}
+	want := []struct{ action, outcome, detail, to string }{
+		{"file.write", OutcomeOK, "", ""},
+		{"file.write", OutcomeDenied, "denied: write-protected", ""},
+		{"file.rename", OutcomeError, "conflict", "b"},
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Action != w.action || g.Outcome != w.outcome || g.Detail != w.detail || g.To != w.to || g.RequestID != "r7" || g.Time.IsZero() {
+			t.Errorf("entry %d = %+v, want %+v", i, g, w)
+		}
 	}
 }
