@@ -157,11 +157,14 @@ type Conn struct {
 	handler Handler
 	opts    Options
 
-	out       chan []byte
-	queued    atomic.Int64 // bytes waiting in out
-	closeOnce sync.Once
-	done      chan struct{} // closed when the connection is shutting down
-	closeErr  error         // why, set before done closes
+	out         chan []byte
+	queued      atomic.Int64 // bytes waiting in out
+	closeOnce   sync.Once
+	done        chan struct{} // closed when the connection is shutting down
+	closeErr    error         // why, set before done closes
+	closeCode   int
+	closeReason string
+	serialSlots chan struct{} // bounds the in-order queue: a flooding peer waits
 
 	nextID  atomic.Int64
 	mu      sync.Mutex
@@ -191,6 +194,9 @@ func New(ws *websocket.Conn, h Handler, opts Options) *Conn {
 		pending:  make(map[string]chan *protocol.Message),
 		running:  make(map[string]context.CancelFunc),
 		inflight: make(chan struct{}, opts.MaxConcurrent),
+		// The in-order queue holds at most this many messages; beyond
+		// it the reader stops reading, which pushes back on the peer.
+		serialSlots: make(chan struct{}, 256),
 	}
 }
 
@@ -229,33 +235,34 @@ func (c *Conn) Err() error {
 
 // Close sends a close frame with code and reason, then ends the connection.
 // It is safe to call more than once and from any goroutine.
+// Close never blocks: the writer goroutine sends the close frame.
 func (c *Conn) Close(code int, reason string) {
 	var err error
 	if code != websocket.CloseNormalClosure && code != websocket.CloseGoingAway {
 		err = fmt.Errorf("closed: %d %s", code, reason)
 	}
-	c.closeWith(code, reason, err)
+	c.closeWith(code, reason, err, false)
 }
 
-func (c *Conn) closeWith(code int, reason string, err error) {
+// closeWith ends the connection once. With abort, the socket is closed at
+// once instead of saying goodbye: used for peers that stopped reading, to
+// whom a close frame could not be written anyway.
+func (c *Conn) closeWith(code int, reason string, err error, abort bool) {
 	c.closeOnce.Do(func() {
 		c.closeErr = err
+		c.closeCode, c.closeReason = code, reason
 		close(c.done)
-		// WriteControl is safe alongside the writer goroutine.
-		_ = c.ws.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-		// Unblock the reader: the peer may never answer the close frame.
-		_ = c.ws.SetReadDeadline(time.Now().Add(time.Second))
+		if abort && c.ws != nil {
+			_ = c.ws.NetConn().Close()
+		}
 	})
 }
 
 func (c *Conn) shutdown(err error) {
-	c.closeOnce.Do(func() {
-		if err != nil && !isNormalClose(err) {
-			c.closeErr = err
-		}
-		close(c.done)
-	})
+	if err != nil && isNormalClose(err) {
+		err = nil
+	}
+	c.closeWith(websocket.CloseNormalClosure, "", err, false)
 	c.mu.Lock()
 	for id, ch := range c.pending {
 		close(ch)
@@ -365,7 +372,7 @@ func (c *Conn) enqueue(b []byte) error {
 func (c *Conn) dropSlow() {
 	c.opts.Events.SlowConsumer()
 	c.opts.Logger.Warn("dropping connection: peer is not reading", "queued_bytes", c.queued.Load())
-	c.closeWith(websocket.ClosePolicyViolation, "send queue full: client is not reading", ErrSlowConsumer)
+	c.closeWith(websocket.ClosePolicyViolation, "send queue full: client is not reading", ErrSlowConsumer, true)
 }
 
 func (c *Conn) writeLoop() {
@@ -382,16 +389,20 @@ func (c *Conn) writeLoop() {
 			_ = c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
 			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
 				c.opts.Logger.Debug("write failed", "err", err)
-				c.Close(websocket.CloseAbnormalClosure, "write failed")
-				_ = c.ws.SetReadDeadline(time.Now()) // end the reader now
+				c.closeWith(websocket.CloseAbnormalClosure, "write failed", fmt.Errorf("write: %w", err), true)
 				return
 			}
 		case <-tick:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.opts.WriteTimeout)); err != nil {
-				c.Close(websocket.CloseAbnormalClosure, "ping failed")
+				c.closeWith(websocket.CloseAbnormalClosure, "ping failed", fmt.Errorf("ping: %w", err), true)
 				return
 			}
 		case <-c.done:
+			// Say goodbye, then give the peer a second to answer before
+			// the reader gives up on it.
+			_ = c.ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(c.closeCode, c.closeReason), time.Now().Add(time.Second))
+			_ = c.ws.SetReadDeadline(time.Now().Add(time.Second))
 			return
 		}
 	}
@@ -510,6 +521,13 @@ func (c *Conn) cancelRequest(params json.RawMessage) {
 }
 
 func (c *Conn) enqueueSerial(ctx context.Context, m *protocol.Message) {
+	select {
+	case c.serialSlots <- struct{}{}:
+	case <-ctx.Done():
+		return
+	case <-c.done:
+		return
+	}
 	c.mu.Lock()
 	c.serial = append(c.serial, m)
 	start := !c.serialRunning
@@ -534,6 +552,7 @@ func (c *Conn) drainSerial(ctx context.Context) {
 		c.serial = c.serial[1:]
 		c.mu.Unlock()
 		c.handle(ctx, m)
+		<-c.serialSlots
 	}
 }
 
@@ -541,6 +560,8 @@ func (c *Conn) runConcurrent(ctx context.Context, m *protocol.Message) {
 	select {
 	case c.inflight <- struct{}{}:
 	case <-ctx.Done():
+		return
+	case <-c.done:
 		return
 	}
 	c.workers.Go(func() {
