@@ -2,6 +2,8 @@ package propose
 
 import (
 	"strings"
+
+	udiff "github.com/aymanbagabas/go-udiff"
 )
 
 // Replacement is one search/replace edit the model wrote in its answer.
@@ -88,13 +90,27 @@ func ApplyReplacement(text string, r Replacement) (string, MatchMode, bool) {
 	if !ok {
 		return text, "", false
 	}
-	repl := splitLines(r.Replace)
-	if sp.mode == MatchIndentation {
-		repl = reindent(repl, sp.indentFrom, sp.indentTo)
-	}
-	nt := strings.Join(repl, "")
-	if sp.stop == len(text) && !strings.HasSuffix(text, "\n") {
-		nt = strings.TrimSuffix(nt, "\n")
-	}
+	nt := rebuild(opsBetween(r.Search, r.Replace), splitLines(text[sp.start:sp.stop]))
 	return text[:sp.start] + nt + text[sp.stop:], sp.mode, true
+}
+
+// opsBetween is the line-by-line difference between two blocks, every line
+// included.
+func opsBetween(a, b string) []op {
+	if !strings.HasSuffix(a, "\n") {
+		a += "\n"
+	}
+	if !strings.HasSuffix(b, "\n") {
+		b += "\n"
+	}
+	edits := udiff.Lines(a, b)
+	ud, err := udiff.ToUnifiedDiff("a", "b", a, edits, len(a)+len(b))
+	if err != nil || len(ud.Hunks) == 0 {
+		var ops []op
+		for _, l := range splitLines(a) {
+			ops = append(ops, op{kind: ' ', text: l})
+		}
+		return ops
+	}
+	return parseOps(ud.String())
 }

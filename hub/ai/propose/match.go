@@ -124,22 +124,132 @@ func locate(text string, old []string, hint int) (span, bool) {
 	return span{}, false
 }
 
-// reindent moves every line of block from one indentation to another, so
-// a hunk found at a different nesting level lands at that level.
-func reindent(block []string, from, to string) []string {
-	if from == to {
-		return block
-	}
-	out := make([]string, len(block))
-	for i, l := range block {
+// op is one line of a hunk: ' ' context, '-' removed, '+' added.
+type op struct {
+	kind byte
+	text string // with its "\n", unless it is the file's last line without one
+}
+
+// parseOps reads the lines of a one-hunk unified diff.
+func parseOps(diff string) []op {
+	var ops []op
+	inHunk := false
+	for _, l := range strings.SplitAfter(diff, "\n") {
 		switch {
-		case strings.TrimSpace(l) == "":
-			out[i] = l
-		case strings.HasPrefix(l, from):
-			out[i] = to + l[len(from):]
-		default:
-			out[i] = l
+		case l == "":
+		case strings.HasPrefix(l, "@@"):
+			inHunk = true
+		case !inHunk:
+		case strings.HasPrefix(l, "\\"):
+			if n := len(ops); n > 0 {
+				ops[n-1].text = strings.TrimSuffix(ops[n-1].text, "\n")
+			}
+		case l[0] == ' ' || l[0] == '-' || l[0] == '+':
+			ops = append(ops, op{kind: l[0], text: l[1:]})
 		}
 	}
-	return out
+	return ops
+}
+
+// rebuild produces the replacement for the found lines: context lines are
+// kept as they are in the document now (someone may have re-spaced them),
+// removed lines go, and each added line takes the indentation change of the
+// nearest old line with the same (or the closest enclosing) indentation.
+func rebuild(ops []op, found []string) string {
+	type pair struct {
+		pos      int
+		from, to string
+	}
+	var pairs []pair
+	j := 0
+	for k, o := range ops {
+		if o.kind == '+' {
+			continue
+		}
+		if j < len(found) && strings.TrimSpace(o.text) != "" {
+			pairs = append(pairs, pair{k, leadingWS(o.text), leadingWS(found[j])})
+		}
+		j++
+	}
+	var b strings.Builder
+	j = 0
+	for k, o := range ops {
+		switch o.kind {
+		case ' ', '-':
+			if j < len(found) && o.kind == ' ' {
+				b.WriteString(found[j])
+			}
+			j++
+		case '+':
+			if strings.TrimSpace(o.text) == "" || len(pairs) == 0 {
+				b.WriteString(o.text)
+				continue
+			}
+			ind := leadingWS(o.text)
+			best := -1
+			for i, p := range pairs {
+				if !strings.HasPrefix(ind, p.from) {
+					continue
+				}
+				if best < 0 || len(p.from) > len(pairs[best].from) ||
+					(len(p.from) == len(pairs[best].from) && absInt(p.pos-k) < absInt(pairs[best].pos-k)) {
+					best = i
+				}
+			}
+			if best < 0 {
+				best = 0
+				for i, p := range pairs {
+					if len(p.from) < len(pairs[best].from) {
+						best = i
+					}
+				}
+			}
+			p := pairs[best]
+			b.WriteString(shiftIndent(p.from, p.to, ind) + o.text[len(ind):])
+		}
+	}
+	return b.String()
+}
+
+func absInt(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// shiftIndent gives indentation n the change that turned from into to.
+func shiftIndent(from, to, n string) string {
+	switch {
+	case from == to:
+		return n
+	case strings.HasSuffix(to, from) && strings.HasPrefix(n, from):
+		return to + n[len(from):]
+	case strings.HasSuffix(from, to) && strings.HasPrefix(n, from):
+		return to + n[len(from):]
+	}
+	// Another indentation unit (tabs for spaces): convert by levels.
+	fu, tu := unit(from), unit(to)
+	lf, lt, ln := levels(from, fu), levels(to, tu), levels(n, fu)
+	return strings.Repeat(tu, max(ln-lf+lt, 0))
+}
+
+func unit(ind string) string {
+	switch {
+	case strings.Contains(ind, "\t"):
+		return "\t"
+	case len(ind)%4 == 0:
+		return "    "
+	default:
+		return "  "
+	}
+}
+
+func levels(ind, u string) int {
+	tabs := strings.Count(ind, "\t")
+	spaces := len(ind) - tabs
+	if u == "\t" {
+		return tabs + spaces/4
+	}
+	return (tabs*len(u) + spaces) / len(u)
 }

@@ -242,16 +242,7 @@ func (m *Manager) apply(ctx context.Context, p *Proposal, h *Hunk, person string
 			h.Reason = "the lines this change replaces were edited since it was proposed; it no longer applies"
 			return nil
 		}
-		newLines := splitLines(h.New)
-		if sp.mode == MatchIndentation {
-			newLines = reindent(newLines, sp.indentFrom, sp.indentTo)
-		}
-		newText := strings.Join(newLines, "")
-		// Keep the document's last-line state: a hunk ending at a last
-		// line without "\n" must not add one, and vice versa.
-		if sp.stop == len(text) && !strings.HasSuffix(text, "\n") {
-			newText = strings.TrimSuffix(newText, "\n")
-		}
+		newText := rebuild(parseOps(h.Diff), splitLines(text[sp.start:sp.stop]))
 		err = m.docs.Apply(ctx, p.Project, p.Path, person, version, []Edit{{Start: sp.start, End: sp.stop, NewText: newText}})
 		if errors.Is(err, ErrStale) {
 			continue
