@@ -233,3 +233,24 @@ func TestSandboxAuditor(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRecord measures what a file operation pays to be audited,
+// including the writer's batched store writes (flushed at the end).
+func BenchmarkRecord(b *testing.B) {
+	l, err := New(store.NewMemory(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	e := Entry{Actor: "usr_a", Action: "file.write", Project: "p", Target: "src/main.go"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.Record(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -49,7 +49,7 @@ type fixture struct {
 	events []RevokeEvent
 }
 
-func newFixture(t *testing.T, limiter FailureLimiter) *fixture {
+func newFixture(t testing.TB, limiter FailureLimiter) *fixture {
 	t.Helper()
 	f := &fixture{ctx: context.Background(), st: store.NewMemory(), reg: prometheus.NewRegistry()}
 	f.clock = &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
@@ -82,7 +82,7 @@ func newFixture(t *testing.T, limiter FailureLimiter) *fixture {
 	return f
 }
 
-func (f *fixture) auth(t *testing.T, secret string) Principal {
+func (f *fixture) auth(t testing.TB, secret string) Principal {
 	t.Helper()
 	p, err := f.svc.Authenticate(f.ctx, "192.0.2.1:1", secret)
 	if err != nil {
@@ -92,7 +92,7 @@ func (f *fixture) auth(t *testing.T, secret string) Principal {
 }
 
 // user adds a user with an unscoped token and returns their principal.
-func (f *fixture) user(t *testing.T, name string) Principal {
+func (f *fixture) user(t testing.TB, name string) Principal {
 	t.Helper()
 	if _, err := f.svc.AddUser(f.ctx, f.admin, NewUser{Name: name}); err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func (f *fixture) user(t *testing.T, name string) Principal {
 	return f.auth(t, sec)
 }
 
-func (f *fixture) project(t *testing.T, name string) {
+func (f *fixture) project(t testing.TB, name string) {
 	t.Helper()
 	root := filepath.Join(f.base, name)
 	if err := os.MkdirAll(root, 0o755); err != nil {
@@ -260,6 +260,8 @@ func TestTokenManagementPermissions(t *testing.T) {
 		{"admin adds a duplicate", func() error { _, err := f.svc.AddUser(f.ctx, f.admin, NewUser{Name: "ann"}); return err }, ErrExists},
 		{"admin adds a bad name", func() error { _, err := f.svc.AddUser(f.ctx, f.admin, NewUser{Name: "usr_x"}); return err }, ErrInvalid},
 		{"admin removes the last admin", func() error { return f.svc.RemoveUser(f.ctx, f.admin, "owner") }, ErrLastAdmin},
+		{"admin demotes the last admin", func() error { return f.svc.SetAdmin(f.ctx, f.admin, "owner", false) }, ErrLastAdmin},
+		{"user makes themself admin", func() error { return f.svc.SetAdmin(f.ctx, ann, "ann", true) }, ErrForbidden},
 		{"user removes a user", func() error { return f.svc.RemoveUser(f.ctx, ann, "bob") }, ErrForbidden},
 		{"user creates a project", func() error {
 			_, err := f.svc.CreateProject(f.ctx, ann, project.Spec{Name: "x", Root: f.base})
@@ -465,6 +467,10 @@ func TestLoginCodes(t *testing.T) {
 		})
 	}
 
+	if _, _, err := f.svc.CreateLoginCode(f.ctx, p); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a session created a login code: %v", err)
+	}
+
 	f.clock.add(10 * time.Minute)
 	if _, _, err := f.svc.RedeemLoginCode(f.ctx, "", late); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("expired code redeemed: %v", err)
@@ -531,6 +537,13 @@ func TestRevocationEvents(t *testing.T) {
 			func() error { return f.svc.RevokeRole(f.ctx, f.admin, "web", "ann") },
 			[]RevokeEvent{{UserID: ann.UserID, Project: "web", Reason: "role revoked"}},
 			map[string]bool{"ann": true}},
+		{"promoting to admin revokes nothing",
+			func() error { return f.svc.SetAdmin(f.ctx, f.admin, "bob", true) },
+			nil, nil},
+		{"demoting an admin",
+			func() error { return f.svc.SetAdmin(f.ctx, f.admin, "bob", false) },
+			[]RevokeEvent{{UserID: bob.UserID, Reason: "admin removed"}},
+			map[string]bool{"bob": true}},
 		{"removing a user",
 			func() error { return f.svc.RemoveUser(f.ctx, f.admin, "ann") },
 			[]RevokeEvent{{UserID: ann.UserID, Reason: "user removed"}},

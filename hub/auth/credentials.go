@@ -300,11 +300,15 @@ type Session struct {
 // CreateLoginCode returns a single-use code, valid for Options.LoginCodeTTL,
 // that the actor's browser redeems for a session: the CLI opens
 // https://hub/login?code=… so no long-lived secret ever appears in a URL.
-// The session inherits the actor's project scope.
+// The session inherits the actor's project scope. Only API tokens may ask:
+// a session that could mint login codes could extend itself forever.
 func (s *Service) CreateLoginCode(ctx context.Context, actor Principal) (code string, expires time.Time, err error) {
 	defer func() { s.audit(ctx, actor, "login.code", actor.Project, actor.UserID, "", err) }()
 	if err := s.live(ctx, actor); err != nil {
 		return "", time.Time{}, err
+	}
+	if actor.Kind != KindToken {
+		return "", time.Time{}, fmt.Errorf("login links are created with an API token, not a browser session: %w", ErrForbidden)
 	}
 	code = newSecret(LoginCodePrefix)
 	expires = s.opts.Now().UTC().Add(s.opts.LoginCodeTTL)

@@ -203,6 +203,41 @@ func (s *Service) RemoveUser(ctx context.Context, actor Principal, user string) 
 	return nil
 }
 
+// SetAdmin grants or takes away a user's (by name or ID) hub-wide admin
+// flag. Only admins may, and the last admin cannot be demoted. Demotion
+// closes the user's connections, which may have relied on admin access.
+func (s *Service) SetAdmin(ctx context.Context, actor Principal, user string, admin bool) (err error) {
+	defer func() { s.audit(ctx, actor, "user.admin", "", user, fmt.Sprintf("admin=%t", admin), err) }()
+	if err := s.RequireAdmin(ctx, actor); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	u, err := s.resolveUser(ctx, user)
+	if err == nil && u.Admin && !admin {
+		admins := 0
+		err = s.eachUser(ctx, func(o User) { admins += btoi(o.Admin) })
+		if err == nil && admins <= 1 {
+			err = fmt.Errorf("demote user %q: %w", u.Name, ErrLastAdmin)
+		}
+	}
+	demoted := err == nil && u.Admin && !admin
+	if err == nil && u.Admin != admin {
+		u.Admin = admin
+		var b []byte
+		if b, err = json.Marshal(u); err == nil {
+			err = s.st.Put(ctx, []byte(userPrefix+u.ID), b)
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if demoted {
+		s.publish(RevokeEvent{UserID: u.ID, Reason: "admin removed"}, "admin")
+	}
+	return nil
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1

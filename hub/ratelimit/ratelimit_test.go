@@ -166,3 +166,22 @@ func TestAddrKey(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAllow measures the per-request charge for a user and a project.
+func BenchmarkAllow(b *testing.B) {
+	l, err := New(DefaultConfig(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l.cfg.User[Read] = Rate{PerSecond: 1e9, Burst: 1 << 30}
+	l.cfg.Project[Read] = Rate{PerSecond: 1e9, Burst: 1 << 30}
+	users := []string{"usr_a", "usr_b", "usr_c", "usr_d"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if err := l.Allow(users[i%4], "web", Read); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
