@@ -163,6 +163,9 @@ func New(st store.Store, opts Options) (*Log, error) {
 		return nil, err
 	}
 	l.wg.Go(l.run)
+	if opts.Retention > 0 {
+		l.wg.Go(l.retain)
+	}
 	return l, nil
 }
 
@@ -264,31 +267,46 @@ func (l *Log) Close() error {
 	if !l.closed {
 		l.closed = true
 		close(l.queue)
+		close(l.stop)
 	}
 	l.mu.Unlock()
 	l.wg.Wait()
 	return nil
 }
 
-func (l *Log) run() {
+// retain applies the retention period at start and then every PruneEvery,
+// beside the writer so a long first prune never holds up recording.
+func (l *Log) retain() {
 	tick := time.NewTicker(l.opts.PruneEvery)
 	defer tick.Stop()
+	for {
+		for {
+			n, err := l.Prune(context.Background(), l.opts.Now().Add(-l.opts.Retention))
+			if err != nil {
+				l.opts.Logger.Error("audit retention failed", "err", err)
+			}
+			if err != nil || n < pruneChunk {
+				break
+			}
+			select {
+			case <-l.stop:
+				return
+			default:
+			}
+		}
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (l *Log) run() {
 	batch := make([]Entry, 0, l.opts.BatchSize)
 	var flushes []chan struct{}
 	for {
-		var it item
-		var ok bool
-		select {
-		case it, ok = <-l.queue:
-		case <-tick.C:
-			if l.opts.Retention > 0 {
-				// Retention runs in the writer so it never competes with it.
-				if _, err := l.Prune(context.Background(), l.opts.Now().Add(-l.opts.Retention)); err != nil {
-					l.opts.Logger.Error("audit retention failed", "err", err)
-				}
-			}
-			continue
-		}
+		it, ok := <-l.queue
 		if !ok {
 			return
 		}
@@ -384,8 +402,13 @@ func keyTime(k []byte) (int64, bool) {
 	return n, err == nil
 }
 
-// Prune deletes records older than before and returns how many it removed.
-// It walks the time index in key order and stops at the first newer record.
+// pruneChunk bounds the records one Prune call removes, so its memory is
+// bounded; retention calls it again until less was left.
+const pruneChunk = 50000
+
+// Prune deletes records older than before and returns how many it removed,
+// at most pruneChunk per call. It walks the time index in key order and
+// stops at the first newer record.
 func (l *Log) Prune(ctx context.Context, before time.Time) (int, error) {
 	cut := before.UnixNano()
 	var dels [][]byte
@@ -400,7 +423,7 @@ func (l *Log) Prune(ctx context.Context, before time.Time) (int, error) {
 			suffix := string(k[len(timePrefix):])
 			dels = append(dels, []byte(projectPrefix+e.Project+"/"+suffix))
 		}
-		return len(dels) < 100000, nil
+		return len(dels) < 2*pruneChunk, nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("prune audit: %w", err)

@@ -254,3 +254,23 @@ func BenchmarkRecord(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func TestRetentionRunsInBackground(t *testing.T) {
+	now := t0.Add(48 * time.Hour)
+	l, _ := newLog(t, Options{Retention: 24 * time.Hour, PruneEvery: 5 * time.Millisecond, Now: func() time.Time { return now }})
+	seed(t, l) // entries from t0 to t0+47h
+	ctx := context.Background()
+	for {
+		got, err := l.Query(ctx, Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 0 && !got[0].Time.Before(now.Add(-24*time.Hour)) {
+			if len(got) != 24 {
+				t.Errorf("%d entries kept, want the last 24 hours", len(got))
+			}
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // the test's own timeout bounds this loop
+	}
+}

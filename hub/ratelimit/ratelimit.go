@@ -212,7 +212,11 @@ func (l *Limiter) AuthBlocked(remote string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.maybeSweep(now)
-	b := l.bucket("auth-fail\x00"+AddrKey(remote), r, now)
+	// Peek without creating: addresses that never failed cost no memory.
+	b, ok := l.buckets["auth-fail\x00"+AddrKey(remote)]
+	if !ok {
+		return nil
+	}
 	tokens := b.lim.TokensAt(now)
 	if tokens >= 1 {
 		return nil
