@@ -219,6 +219,17 @@ func TestTokenLifecycle(t *testing.T) {
 	if err := f.svc.RequireAdmin(f.ctx, ann); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("revoked principal still live: %v", err)
 	}
+	if err := f.svc.RevokeToken(f.ctx, ann, ann.CredentialID); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("revoked principal acted: %v", err)
+	}
+	f.clock.add(-time.Hour) // back before the laptop token's expiry
+	alive := f.auth(t, secret)
+	if err := f.svc.RevokeToken(f.ctx, alive, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Authenticate(f.ctx, "", secret); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("revoked token authenticates: %v", err)
+	}
 }
 
 func flip(c byte) string {
@@ -644,6 +655,26 @@ func TestPermissionChangesAreAudited(t *testing.T) {
 	}
 	if g := grants[1]; g.Actor != ann.UserID || g.Outcome != audit.OutcomeDenied {
 		t.Errorf("denied grant entry = %+v", g)
+	}
+
+	// Reading the trail: owners their project's, admins everything.
+	if _, err := f.svc.Audit(f.ctx, ann, audit.Filter{Project: "web"}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("reader read the audit trail: %v", err)
+	}
+	if _, err := f.svc.Audit(f.ctx, ann, audit.Filter{}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("non-admin read the hub-wide trail: %v", err)
+	}
+	if err := f.svc.Grant(f.ctx, f.admin, "web", "ann", RoleOwner); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.log.Flush(f.ctx)
+	mine, err := f.svc.Audit(f.ctx, ann, audit.Filter{Project: "web", Since: f.clock.now().Add(-time.Hour)})
+	if err != nil || len(mine) < 3 {
+		t.Errorf("owner's audit query = %d entries, %v", len(mine), err)
+	}
+	all, err := f.svc.Audit(f.ctx, f.admin, audit.Filter{Actor: f.admin.UserID})
+	if err != nil || len(all) <= len(mine) {
+		t.Errorf("admin's audit query = %d entries, %v", len(all), err)
 	}
 }
 
