@@ -116,6 +116,7 @@ type Doc struct {
 	changes  []Change // changes collected so far
 	lastInsN int      // code points inserted by the last collected change
 	txDels   []idSpan // deletions made by the current local transaction
+	enc      *encoder // reused between updates
 }
 
 // New returns an empty document replica owned by id.

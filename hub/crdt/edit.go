@@ -3,6 +3,7 @@ package crdt
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -155,11 +156,44 @@ func (d *Doc) deleteSpan(sp idSpan, segs *[]segment) {
 	}
 }
 
+// markDeleted turns it into a tombstone and merges it with neighbouring
+// tombstones it continues, so deleted runs cost one item, not one per
+// backspace. Callers must not use it afterwards (it may be merged away).
 func (d *Doc) markDeleted(it *item) {
 	it.del = true
 	it.text = nil
 	d.addVis(it.blk, -it.n)
-	if k := len(d.txDels) - 1; k >= 0 && d.txDels[k].a == it.a && d.txDels[k].s+uint32(d.txDels[k].n) == it.s {
+	d.recordDel(it)
+	b := it.blk
+	i := indexOf(b, it)
+	if i+1 < len(b.items) && d.mergeable(it, b.items[i+1]) {
+		d.absorb(b, i)
+	}
+	if i > 0 && d.mergeable(b.items[i-1], it) {
+		d.absorb(b, i-1)
+	}
+}
+
+// mergeable reports whether tombstone r continues tombstone l exactly as if
+// they had never been split.
+func (d *Doc) mergeable(l, r *item) bool {
+	return l.del && r.del && l.a == r.a && r.s == l.s+uint32(l.n) && r.l == l.last() && r.r == l.r
+}
+
+// absorb merges b.items[i+1] into b.items[i].
+func (d *Doc) absorb(b *block, i int) {
+	l, r := b.items[i], b.items[i+1]
+	l.n += r.n
+	b.items = slices.Delete(b.items, i+1, i+2)
+	ag := d.agents[r.a]
+	ci, fi := ag.find(r.s)
+	ag.frags[ci] = slices.Delete(ag.frags[ci], fi, fi+1)
+	if len(ag.frags[ci]) == 0 {
+		ag.frags = slices.Delete(ag.frags, ci, ci+1)
+	}
+}
+
+func (d *Doc) recordDel(it *item) {	if k := len(d.txDels) - 1; k >= 0 && d.txDels[k].a == it.a && d.txDels[k].s+uint32(d.txDels[k].n) == it.s {
 		d.txDels[k].n += it.n
 	} else {
 		d.txDels = append(d.txDels, idSpan{it.a, it.s, it.n})

@@ -148,39 +148,66 @@ func (d *Doc) encodeTx(start uint32, dels []idSpan) []byte {
 	return e.encode(ranges, dels)
 }
 
+// encoder builds one update. A Doc keeps one and reuses its buffers, since
+// a proxy encodes an update per keystroke.
 type encoder struct {
-	d        *Doc
-	agentRef map[uint32]uint64
-	agents   []uint32
-	authRef  map[uint32]uint64
-	authors  []uint32
-	body     []byte
-	content  []byte
-	scratch  []byte
+	d       *Doc
+	agents  []uint32 // doc agent index per ref
+	authors []uint32 // doc author index per ref
+	refMap  map[uint32]uint64
+	body    []byte
+	content []byte
+	runs    []byte
+	attrs   []byte
 }
 
 func newEncoder(d *Doc) *encoder {
-	return &encoder{d: d, agentRef: map[uint32]uint64{}, authRef: map[uint32]uint64{}}
+	e := d.enc
+	if e == nil {
+		e = &encoder{d: d}
+		d.enc = e
+	}
+	e.agents, e.authors = e.agents[:0], e.authors[:0]
+	e.body, e.content = e.body[:0], e.content[:0]
+	clear(e.refMap)
+	return e
 }
 
+// aref returns the update-local ref of doc agent a (a linear scan: updates
+// name few agents; big snapshots switch to a map).
 func (e *encoder) aref(a uint32) uint64 {
-	if r, ok := e.agentRef[a]; ok {
-		return r
+	if len(e.agents) > 16 {
+		if e.refMap == nil {
+			e.refMap = map[uint32]uint64{}
+		}
+		if len(e.refMap) == 0 {
+			for i, x := range e.agents {
+				e.refMap[x] = uint64(i)
+			}
+		}
+		if r, ok := e.refMap[a]; ok {
+			return r
+		}
+		e.refMap[a] = uint64(len(e.agents))
+	} else {
+		for i, x := range e.agents {
+			if x == a {
+				return uint64(i)
+			}
+		}
 	}
-	r := uint64(len(e.agents))
 	e.agents = append(e.agents, a)
-	e.agentRef[a] = r
-	return r
+	return uint64(len(e.agents) - 1)
 }
 
 func (e *encoder) auref(a uint32) uint64 {
-	if r, ok := e.authRef[a]; ok {
-		return r
+	for i, x := range e.authors {
+		if x == a {
+			return uint64(i)
+		}
 	}
-	r := uint64(len(e.authors))
 	e.authors = append(e.authors, a)
-	e.authRef[a] = r
-	return r
+	return uint64(len(e.authors) - 1)
 }
 
 func (e *encoder) encode(ranges, dels []idSpan) []byte {
@@ -213,7 +240,11 @@ func (e *encoder) encode(ranges, dels []idSpan) []byte {
 		}
 		i = j
 	}
-	out := make([]byte, 0, len(e.body)+16+9*len(e.agents))
+	size := len(e.body) + 16 + 9*len(e.agents)
+	for _, a := range e.authors {
+		size += len(e.d.authors[a]) + 2
+	}
+	out := make([]byte, 0, size)
 	out = append(out, wireVersion)
 	out = binary.AppendUvarint(out, uint64(len(e.agents)))
 	for _, a := range e.agents {
@@ -235,7 +266,7 @@ func (e *encoder) group(rg idSpan) {
 	ref := e.aref(rg.a)
 	e.body = binary.AppendUvarint(e.body, ref)
 	e.body = binary.AppendUvarint(e.body, uint64(rg.s))
-	runs := e.scratch[:0]
+	runs := e.runs[:0]
 	nruns := 0
 	end := rg.s + uint32(rg.n)
 
@@ -308,10 +339,10 @@ func (e *encoder) group(rg idSpan) {
 	}
 	e.body = binary.AppendUvarint(e.body, uint64(nruns))
 	e.body = append(e.body, runs...)
-	e.scratch = runs
+	e.runs = runs
 
 	// attribution covering the same seqs
-	var attrs []byte
+	attrs := e.attrs[:0]
 	nattr := 0
 	prevT := int64(0)
 	if rg.n > 0 && len(ag.attr) > 0 {
@@ -332,6 +363,7 @@ func (e *encoder) group(rg idSpan) {
 	}
 	e.body = binary.AppendUvarint(e.body, uint64(nattr))
 	e.body = append(e.body, attrs...)
+	e.attrs = attrs
 }
 
 // reader decodes defensively: any error sets bad and yields zero values, so

@@ -5,7 +5,7 @@ import (
 	"unicode/utf8"
 )
 
-// maxUndo bounds each author's undo history so a long session cannot hold
+// maxUndo (up to twice as many, trimmed in batches) bounds each author's undo history so a long session cannot hold
 // unbounded deleted text in memory.
 const maxUndo = 1000
 
@@ -46,8 +46,9 @@ func (d *Doc) pushUndo(author string, t time.Time, acts ...action) {
 			return
 		}
 	}
-	if len(st.undo) >= maxUndo {
-		st.undo = append(st.undo[:0], st.undo[1:]...)
+	if len(st.undo) >= 2*maxUndo { // trim in batches: O(1) amortised
+		st.undo = append(st.undo[:0], st.undo[len(st.undo)-maxUndo:]...)
+		clear(st.undo[maxUndo:cap(st.undo)])
 	}
 	st.undo = append(st.undo, undoEntry{acts: acts, t: t})
 }
