@@ -193,7 +193,8 @@ func (d *Doc) absorb(b *block, i int) {
 	}
 }
 
-func (d *Doc) recordDel(it *item) {	if k := len(d.txDels) - 1; k >= 0 && d.txDels[k].a == it.a && d.txDels[k].s+uint32(d.txDels[k].n) == it.s {
+func (d *Doc) recordDel(it *item) {
+	if k := len(d.txDels) - 1; k >= 0 && d.txDels[k].a == it.a && d.txDels[k].s+uint32(d.txDels[k].n) == it.s {
 		d.txDels[k].n += it.n
 	} else {
 		d.txDels = append(d.txDels, idSpan{it.a, it.s, it.n})
