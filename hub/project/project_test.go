@@ -3,8 +3,10 @@ package project
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/rubberduckhub/rubberduck/hub/store"
@@ -212,5 +214,35 @@ func TestWithin(t *testing.T) {
 		if got := within(tt.dir, tt.path); got != tt.want {
 			t.Errorf("within(%q, %q) = %v, want %v", tt.dir, tt.path, got, tt.want)
 		}
+	}
+}
+
+// Concurrent creates of overlapping roots: exactly one wins.
+func TestConcurrentOverlappingCreates(t *testing.T) {
+	base, m := layout(t)
+	roots := []string{"other", "other/a", "other/a/b", "other/a/b/c"}
+	for _, r := range roots[1:] {
+		must(t, os.MkdirAll(filepath.Join(base, r), 0o755))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i, r := range roots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := m.Create(context.Background(), Spec{Name: fmt.Sprintf("c%d", i), Root: filepath.Join(base, r)})
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if !errors.Is(err, ErrInvalid) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d overlapping projects created, want 1", wins)
 	}
 }
