@@ -1,0 +1,13 @@
+package watch
+
+// InjectFailure makes the running watch loop fail with err, as a crash
+// would; fsnotify.ErrEventOverflow simulates a kernel queue overflow.
+func (w *Watcher) InjectFailure(err error) { w.inject <- err }
+
+// DeliverForTest pushes a batch through the Manager's fan-out.
+func (m *Manager) DeliverForTest(name string, b Batch) {
+	m.mu.Lock()
+	e := m.entryLocked(name)
+	m.mu.Unlock()
+	m.deliver(e, b)
+}
