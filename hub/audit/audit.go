@@ -109,6 +109,8 @@ type Log struct {
 	closed bool
 	queue  chan item
 	stop   chan struct{}
+	ctx    context.Context // cancelled by Close, ends a running prune
+	cancel context.CancelFunc
 	wg     conc.WaitGroup
 
 	recorded, dropped, writeErrors prometheus.Counter
@@ -147,6 +149,7 @@ func New(st store.Store, opts Options) (*Log, error) {
 		queue: make(chan item, opts.QueueSize),
 		stop:  make(chan struct{}),
 	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	var err error
 	counter := func(name, help string) prometheus.Counter {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
@@ -268,6 +271,7 @@ func (l *Log) Close() error {
 		l.closed = true
 		close(l.queue)
 		close(l.stop)
+		l.cancel()
 	}
 	l.mu.Unlock()
 	l.wg.Wait()
@@ -281,8 +285,8 @@ func (l *Log) retain() {
 	defer tick.Stop()
 	for {
 		for {
-			n, err := l.Prune(context.Background(), l.opts.Now().Add(-l.opts.Retention))
-			if err != nil {
+			n, err := l.Prune(l.ctx, l.opts.Now().Add(-l.opts.Retention))
+			if err != nil && l.ctx.Err() == nil {
 				l.opts.Logger.Error("audit retention failed", "err", err)
 			}
 			if err != nil || n < pruneChunk {
