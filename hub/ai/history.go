@@ -1,0 +1,295 @@
+package ai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rubberduckhub/rubberduck/hub/ai/budget"
+	"github.com/rubberduckhub/rubberduck/hub/ai/provider"
+	"github.com/rubberduckhub/rubberduck/hub/store"
+)
+
+// Status is the state of a message.
+type Status string
+
+// Message states: an answer is streaming until it is done, cancelled by
+// someone, or failed with an error whose text says why.
+const (
+	StatusStreaming Status = "streaming"
+	StatusDone      Status = "done"
+	StatusCancelled Status = "cancelled"
+	StatusError     Status = "error"
+)
+
+// Role says who wrote a message.
+type Role string
+
+// Message roles. System messages record room events (/clear, /model).
+const (
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleSystem    Role = "system"
+)
+
+// Part is a step of an answer shown in the conversation: a tool call the
+// model made, or a note (an edit that could not be located).
+type Part struct {
+	Type    string          `json:"type"` // "tool" or "note"
+	ID      string          `json:"id,omitempty"`
+	Name    string          `json:"name,omitempty"`
+	Args    json.RawMessage `json:"args,omitempty"`
+	Status  string          `json:"status,omitempty"` // running, done, error
+	Summary string          `json:"summary,omitempty"`
+}
+
+// Feedback is one person's rating of an answer.
+type Feedback struct {
+	Rating  string    `json:"rating"` // "up", "down" or "" (withdrawn)
+	Comment string    `json:"comment,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Message is one entry of a project's shared conversation.
+type Message struct {
+	ID          string              `json:"id"`
+	Project     string              `json:"project"`
+	Author      string              `json:"author"`
+	Role        Role                `json:"role"`
+	Text        string              `json:"text"`
+	Status      Status              `json:"status"`
+	Command     string              `json:"command,omitempty"`
+	ReplyTo     string              `json:"replyTo,omitempty"`
+	Regenerates string              `json:"regenerates,omitempty"`
+	AskedBy     string              `json:"askedBy,omitempty"`
+	Model       string              `json:"model,omitempty"`
+	Error       string              `json:"error,omitempty"`
+	ErrorKind   string              `json:"errorKind,omitempty"`
+	Parts       []Part              `json:"parts,omitempty"`
+	Context     *budget.Report      `json:"context,omitempty"`
+	Usage       *provider.Usage     `json:"usage,omitempty"`
+	Proposals   []string            `json:"proposals,omitempty"`
+	Feedback    map[string]Feedback `json:"feedback,omitempty"`
+	Created     time.Time           `json:"created"`
+	Updated     time.Time           `json:"updated"`
+}
+
+// record is what the store keeps: the message and the editor state of the
+// question, which Regenerate needs and the room does not.
+type record struct {
+	Message
+	Editor *EditorContext `json:"editor,omitempty"`
+}
+
+var lastID atomic.Int64
+
+// newID returns a message id that sorts by creation time, so the store's key
+// order is the conversation's order.
+func newID() string {
+	for {
+		now := time.Now().UnixNano()
+		last := lastID.Load()
+		if now <= last {
+			now = last + 1
+		}
+		if lastID.CompareAndSwap(last, now) {
+			return fmt.Sprintf("m%016x", now)
+		}
+	}
+}
+
+func chatPrefix(project string) string { return "ai/chat/" + url.PathEscape(project) + "/" }
+
+func chatKey(project, id string) []byte { return []byte(chatPrefix(project) + id) }
+
+func (e *Engine) save(ctx context.Context, r *record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	if err := e.st.Put(ctx, chatKey(r.Project, r.ID), b); err != nil {
+		return fmt.Errorf("save message: %w", err)
+	}
+	return nil
+}
+
+// ErrNotFound is returned for an unknown message.
+var ErrNotFound = errors.New("ai: no such message")
+
+func (e *Engine) load(ctx context.Context, project, id string) (*record, error) {
+	b, err := e.st.Get(ctx, chatKey(project, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load message: %w", err)
+	}
+	var r record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("decode message: %w", err)
+	}
+	return &r, nil
+}
+
+// HistoryQuery pages through a conversation, newest first.
+type HistoryQuery struct {
+	Before string `json:"before,omitempty"` // a message id; empty: the newest
+	Limit  int    `json:"limit,omitempty"`  // default 50, at most 500
+	Query  string `json:"query,omitempty"`  // case-insensitive text search
+}
+
+// HistoryPage is one page of history in chronological order. Next is the
+// Before of the following (older) page, empty at the beginning.
+type HistoryPage struct {
+	Messages []Message `json:"messages"`
+	Next     string    `json:"next,omitempty"`
+}
+
+// History returns a page of a project's conversation. Answers still
+// streaming carry the text received so far, so someone who joins mid-answer
+// sees it all.
+func (e *Engine) History(ctx context.Context, project string, q HistoryQuery) (HistoryPage, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	q.Limit = min(q.Limit, 500)
+	needle := strings.ToLower(strings.TrimSpace(q.Query))
+	// The store scans forward; keep the last Limit+1 matches before Before.
+	ring := make([]Message, 0, q.Limit+1)
+	err := e.st.Scan(ctx, []byte(chatPrefix(project)), func(k, v []byte) (bool, error) {
+		id := string(k[len(chatPrefix(project)):])
+		if q.Before != "" && id >= q.Before {
+			return false, nil
+		}
+		var r record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return false, fmt.Errorf("decode message: %w", err)
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(r.Text), needle) && !strings.Contains(strings.ToLower(r.Author), needle) {
+			return true, nil
+		}
+		if len(ring) == q.Limit+1 {
+			copy(ring, ring[1:])
+			ring = ring[:q.Limit]
+		}
+		ring = append(ring, r.Message)
+		return true, nil
+	})
+	if err != nil {
+		return HistoryPage{}, err
+	}
+	page := HistoryPage{Messages: ring}
+	if len(ring) > q.Limit {
+		page.Messages = ring[1:]
+		page.Next = page.Messages[0].ID
+	}
+	for i := range page.Messages {
+		if page.Messages[i].Status == StatusStreaming {
+			if r := e.active(page.Messages[i].ID); r != nil {
+				page.Messages[i].Text = r.snapshot()
+			}
+		}
+	}
+	if page.Messages == nil {
+		page.Messages = []Message{}
+	}
+	return page, nil
+}
+
+// conversation returns the turns the model sees before a question: the
+// messages since the last /clear, each question with its latest finished
+// answer, people's own messages attributed to them.
+func (e *Engine) conversation(ctx context.Context, project, beforeID string) ([]record, error) {
+	var msgs []record
+	err := e.st.Scan(ctx, []byte(chatPrefix(project)), func(k, v []byte) (bool, error) {
+		id := string(k[len(chatPrefix(project)):])
+		if id >= beforeID {
+			return false, nil
+		}
+		var r record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return false, fmt.Errorf("decode message: %w", err)
+		}
+		if r.Role == RoleSystem && r.Command == "clear" {
+			msgs = msgs[:0]
+			return true, nil
+		}
+		msgs = append(msgs, r)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Keep only the latest done answer per question.
+	latest := map[string]string{}
+	for _, m := range msgs {
+		if m.Role == RoleAssistant && m.Status == StatusDone && m.ReplyTo != "" {
+			latest[m.ReplyTo] = m.ID
+		}
+	}
+	out := msgs[:0]
+	for _, m := range msgs {
+		switch {
+		case m.Role == RoleSystem:
+		case m.Role == RoleAssistant && (m.ReplyTo == "" || latest[m.ReplyTo] != m.ID):
+		case m.Role == RoleAssistant && m.Command != "" && isLocalCommand(m.Command):
+		case m.Role == RoleUser && isLocalCommand(m.Command):
+		default:
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// projectConfig is a project's provider overrides, set with /model or
+// SetProjectConfig.
+func (e *Engine) projectConfig(ctx context.Context, project string) (provider.Config, error) {
+	var c provider.Config
+	b, err := e.st.Get(ctx, []byte("ai/config/"+url.PathEscape(project)))
+	if errors.Is(err, store.ErrNotFound) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("load ai config: %w", err)
+	}
+	var pc ProjectConfig
+	if err := json.Unmarshal(b, &pc); err != nil {
+		return c, fmt.Errorf("decode ai config: %w", err)
+	}
+	return provider.Config{Provider: pc.Provider, Model: pc.Model, BaseURL: pc.BaseURL, CompletionModel: pc.CompletionModel, FIM: pc.FIM}, nil
+}
+
+// ProjectConfig is what a project may override of the hub's provider
+// configuration. Keys are not per project: they come from the hub's
+// environment only.
+type ProjectConfig struct {
+	Provider        string `json:"provider,omitempty"`
+	Model           string `json:"model,omitempty"`
+	BaseURL         string `json:"baseURL,omitempty"`
+	CompletionModel string `json:"completionModel,omitempty"`
+	FIM             bool   `json:"fim,omitempty"`
+}
+
+// SetProjectConfig stores a project's overrides (validated offline).
+func (e *Engine) SetProjectConfig(ctx context.Context, project string, pc ProjectConfig) error {
+	cfg := e.opts.Provider.Merge(provider.Config{Provider: pc.Provider, Model: pc.Model, BaseURL: pc.BaseURL, CompletionModel: pc.CompletionModel, FIM: pc.FIM})
+	if _, err := provider.New(cfg); err != nil {
+		return err
+	}
+	b, err := json.Marshal(pc)
+	if err != nil {
+		return err
+	}
+	return e.st.Put(ctx, []byte("ai/config/"+url.PathEscape(project)), b)
+}
+
+// GetProjectConfig returns a project's overrides.
+func (e *Engine) GetProjectConfig(ctx context.Context, project string) (ProjectConfig, error) {
+	c, err := e.projectConfig(ctx, project)
+	return ProjectConfig{Provider: c.Provider, Model: c.Model, BaseURL: c.BaseURL, CompletionModel: c.CompletionModel, FIM: c.FIM}, err
+}
