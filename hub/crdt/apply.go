@@ -21,7 +21,8 @@ func (d *Doc) Apply(update []byte) ([]Change, error) {
 	for i, name := range u.authors {
 		aumap[i] = d.author(name)
 	}
-	for _, x := range u.runs {
+	for i := range u.runs {
+		x := &u.runs[i]
 		x.a = amap[x.a]
 		if x.l != none {
 			x.l.a = amap[x.l.a]
@@ -37,10 +38,14 @@ func (d *Doc) Apply(update []byte) ([]Change, error) {
 		u.dels[i].a = amap[u.dels[i].a]
 	}
 
-	d.track = true
+	// Into an empty text, the changes are simply the final text: skip
+	// per-run position bookkeeping (this makes Load and first sync cheap).
+	empty := d.vis == 0
+	d.track = !empty
 	d.txDels = d.txDels[:0]
 	progress := false
-	for _, x := range u.runs {
+	for i := range u.runs {
+		x := &u.runs[i]
 		if d.tryIntegrate(x) {
 			progress = true
 		} else {
@@ -54,7 +59,11 @@ func (d *Doc) Apply(update []byte) ([]Change, error) {
 		d.applyDeletes(append(u.dels, d.pendingDel...))
 	}
 	d.txDels = d.txDels[:0]
-	return d.takeChanges(), nil
+	changes := d.takeChanges()
+	if empty && d.vis > 0 {
+		changes = []Change{{Insert: d.Text()}}
+	}
+	return changes, nil
 }
 
 // PendingLen reports how many received runs and deletions still wait for
@@ -140,7 +149,8 @@ func (d *Doc) tryIntegrate(x *run) bool {
 // integrate places x with the YjsMod rule (= FugueMax): scan the items
 // between x's origins and stop at the first one x must precede.
 func (d *Doc) integrate(x *run) {
-	it := &item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r, text: x.text, del: x.del}
+	it := d.newItem()
+	*it = item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r, text: x.text, del: x.del}
 	if it.del {
 		it.text = nil
 	}

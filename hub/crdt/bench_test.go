@@ -155,3 +155,25 @@ func BenchmarkOpenDoc10KB(b *testing.B) {
 	}
 	runtime.KeepAlive(keep)
 }
+
+// BenchmarkLoadTraceSnapshot loads the final state of automerge-paper
+// (104,852 code points after 259,778 edits) from its snapshot.
+func BenchmarkLoadTraceSnapshot(b *testing.B) {
+	files := traceFiles(b, false)
+	path := files[0]
+	for _, f := range files {
+		if traceName(f) == "automerge-paper" {
+			path = f
+		}
+	}
+	src, _ := replaySequential(b, loadTrace(b, path))
+	snap := src.EncodeState()
+	b.ReportMetric(float64(len(snap)), "snapBytes")
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := Load(2, snap)
+		if err != nil || d.Len() != src.Len() {
+			b.Fatalf("load: %v", err)
+		}
+	}
+}

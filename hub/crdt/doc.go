@@ -117,6 +117,7 @@ type Doc struct {
 	lastInsN int      // code points inserted by the last collected change
 	txDels   []idSpan // deletions made by the current local transaction
 	enc      *encoder // reused between updates
+	slab     []item   // preallocated items
 }
 
 // New returns an empty document replica owned by id.

@@ -443,7 +443,8 @@ type run struct {
 	l, r id
 	del  bool
 	text []byte
-	attr []attrPiece
+	attr   []attrPiece
+	attrLo int // index of attr[0] in update.attr
 }
 
 type attrPiece struct {
@@ -455,8 +456,9 @@ type attrPiece struct {
 type update struct {
 	agents  []ReplicaID
 	authors []string
-	runs    []*run
+	runs    []run
 	dels    []idSpan
+	attr    []attrPiece
 }
 
 func decodeUpdate(b []byte) (*update, error) {
@@ -495,7 +497,8 @@ func decodeUpdate(b []byte) (*update, error) {
 			if n == 0 || s+n > math.MaxUint32 {
 				return bad("run length")
 			}
-			x := &run{a: a, s: uint32(s), n: int(n), l: none, r: none, del: h&flagDel != 0}
+			u.runs = append(slices.Grow(u.runs, nr-i), run{a: a, s: uint32(s), n: int(n), l: none, r: none, del: h&flagDel != 0})
+			x := &u.runs[len(u.runs)-1]
 			switch (h >> 1) & 3 {
 			case 1:
 				if s == 0 {
@@ -531,7 +534,6 @@ func decodeUpdate(b []byte) (*update, error) {
 			case 3:
 				return bad("right origin kind")
 			}
-			u.runs = append(u.runs, x)
 			s += n
 		}
 		// attribution pieces must cover the group exactly
@@ -548,9 +550,13 @@ func decodeUpdate(b []byte) (*update, error) {
 			}
 			total += n
 			for left := int(n); left > 0; {
-				x := u.runs[ri]
+				x := &u.runs[ri]
 				k := min(left, x.n-used)
-				x.attr = append(x.attr, attrPiece{k, uint32(au), t})
+				if len(x.attr) == 0 {
+					x.attrLo = len(u.attr)
+				}
+				u.attr = append(u.attr, attrPiece{k, uint32(au), t})
+				x.attr = u.attr[x.attrLo:len(u.attr):len(u.attr)]
 				left -= k
 				if used += k; used == x.n {
 					ri, used = ri+1, 0
@@ -568,7 +574,9 @@ func decodeUpdate(b []byte) (*update, error) {
 	if len(content) > 0 {
 		content = append([]byte(nil), content...) // the caller may reuse b
 	}
-	for _, x := range u.runs {
+	for i := range u.runs {
+		x := &u.runs[i]
+		x.attr = u.attr[x.attrLo : x.attrLo+len(x.attr) : x.attrLo+len(x.attr)] // u.attr may have moved
 		if x.del {
 			continue
 		}

@@ -255,7 +255,8 @@ func (d *Doc) splitBlock(bi int) {
 // split cuts it after k code points (0 < k < it.n) and returns the right
 // part, which is placed right after it in both the sequence and the index.
 func (d *Doc) split(it *item, k int) *item {
-	r := &item{a: it.a, s: it.s + uint32(k), n: it.n - k, l: id{it.a, it.s + uint32(k) - 1}, r: it.r, del: it.del}
+	r := d.newItem()
+	*r = item{a: it.a, s: it.s + uint32(k), n: it.n - k, l: id{it.a, it.s + uint32(k) - 1}, r: it.r, del: it.del}
 	if !it.del {
 		bo := it.byteOff(k)
 		r.text = it.text[bo:]
@@ -341,4 +342,16 @@ func cmpInt(a, b int) int {
 		return 1
 	}
 	return 0
+}
+
+// newItem allocates items from a slab, which cuts allocations (and GC work)
+// when loading a snapshot or replaying history; items are never freed
+// individually anyway.
+func (d *Doc) newItem() *item {
+	if len(d.slab) == 0 {
+		d.slab = make([]item, 32)
+	}
+	it := &d.slab[0]
+	d.slab = d.slab[1:]
+	return it
 }
