@@ -438,11 +438,11 @@ func (r *reader) fail() { r.bad = true; r.b = nil }
 // run is a decoded remote run, with origins in update-local agent refs until
 // Apply maps them to the document's agents.
 type run struct {
-	a, s uint32
-	n    int
-	l, r id
-	del  bool
-	text []byte
+	a, s   uint32
+	n      int
+	l, r   id
+	del    bool
+	text   []byte
 	attr   []attrPiece
 	attrLo int // index of attr[0] in update.attr
 }
