@@ -197,10 +197,13 @@ func (r *Root) FS() fs.FS { return r.root.FS() }
 // op is the bookkeeping of one operation: it holds the read lock and
 // records the outcome.
 type opState struct {
-	r     *Root
-	ctx   context.Context
-	name  string
+	r    *Root
+	ctx  context.Context
+	name string
+	// path is the raw path as requested until it is validated, then its
+	// clean form; rel is set only once it passed validation.
 	path  string
+	rel   string
 	to    string
 	bytes int64
 	pol   *compiledPolicy
@@ -237,9 +240,10 @@ func (r *Root) begin(ctx context.Context, name, rawPath string, write bool) (*op
 func (s *opState) end(err error) error {
 	var e *Error
 	if err != nil {
-		e = mapErr(s.name, s.path, err)
-		if e.Path == "" && s.path != "" {
-			e.Path = s.path
+		e = mapErr(s.name, s.rel, err)
+		// Only a validated, project-relative path is ever echoed back.
+		if e.Path == "" && e.Code != InvalidPath {
+			e.Path = s.rel
 		}
 		if e.Code == Internal {
 			s.r.log.Error("sandbox internal error", "project", s.r.opts.Project, "op", s.name, "path", s.path, "err", e.cause)
@@ -270,7 +274,7 @@ func (r *Root) record(s *opState, e *Error) {
 	if r.opts.Auditor != nil {
 		r.opts.Auditor.Record(s.ctx, Event{
 			Time: time.Now().UTC(), Project: r.opts.Project, Actor: ActorFrom(s.ctx),
-			Op: s.name, Path: quotePath(s.path), To: quotePath(s.to), Outcome: outcome,
+			Op: s.name, Path: auditPath(s.path), To: auditPath(s.to), Outcome: outcome,
 			Bytes: s.bytes, Detail: detail,
 		})
 	}
@@ -286,7 +290,7 @@ func (s *opState) clean(p string) (string, error) {
 		return "", e
 	}
 	if s.path == p {
-		s.path = rel
+		s.path, s.rel = rel, rel
 	}
 	return rel, nil
 }
@@ -297,4 +301,12 @@ func (r *Root) lockFor(rel string) *sync.Mutex {
 		h = (h ^ uint32(rel[i])) * 16777619
 	}
 	return &r.locks[h%uint32(len(r.locks))]
+}
+
+// auditPath bounds and quotes a possibly hostile path for the audit trail.
+func auditPath(p string) string {
+	if len(p) > 512 {
+		p = p[:512] + "..."
+	}
+	return quotePath(p)
 }
