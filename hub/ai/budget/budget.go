@@ -102,8 +102,11 @@ func (r Report) Summary() string {
 // minUseful is the smallest truncated piece worth including.
 const minUseful = 48
 
-// Pack chooses items for a budget of tokens. It returns the included items
-// (some shortened) in priority order and the report.
+// Pack chooses items for a budget of tokens. Whole items go in first, in
+// priority order, so a huge file cannot starve small important ones; the
+// space left is then shared among the truncatable items that did not fit
+// whole. It returns the included items (some shortened) in priority order and
+// the report.
 func Pack(budget int, items []Item) ([]Item, Report) {
 	rep := Report{Budget: budget}
 	sorted := append([]Item(nil), items...)
@@ -114,31 +117,55 @@ func Pack(budget int, items []Item) ([]Item, Report) {
 		return sorted[i].Priority < sorted[j].Priority
 	})
 	left := budget
-	var out []Item
-	for _, it := range sorted {
+	type chosen struct {
+		order int
+		item  Item
+		entry Entry
+	}
+	var in []chosen
+	var deferred []int
+	for i, it := range sorted {
 		n := it.Tokens()
 		switch {
 		case it.Required || n <= left:
-			out = append(out, it)
-			rep.Included = append(rep.Included, Entry{Kind: it.Kind, Name: it.Name, Tokens: n})
+			in = append(in, chosen{i, it, Entry{Kind: it.Kind, Name: it.Name, Tokens: n}})
 			left -= n
-		case it.Truncatable && left >= minUseful+itemOverhead:
-			keep := (left - itemOverhead) * BytesPerToken
-			cut := it
-			if it.KeepEnd {
-				cut.Text = cutLines(it.Text[len(it.Text)-keep:], true)
-			} else {
-				cut.Text = cutLines(it.Text[:keep], false)
-			}
-			m := cut.Tokens()
-			out = append(out, cut)
-			rep.Included = append(rep.Included, Entry{Kind: it.Kind, Name: it.Name, Tokens: m, Truncated: true,
-				Reason: fmt.Sprintf("shortened from %d tokens to fit", n)})
-			left -= m
+		case it.Truncatable:
+			deferred = append(deferred, i)
 		default:
 			rep.Omitted = append(rep.Omitted, Entry{Kind: it.Kind, Name: it.Name, Tokens: n,
 				Reason: fmt.Sprintf("needs %d tokens, %d left", n, max(left, 0))})
 		}
+	}
+	for k, i := range deferred {
+		it := sorted[i]
+		n := it.Tokens()
+		share := left / (len(deferred) - k)
+		if share < minUseful+itemOverhead {
+			share = left
+		}
+		if share < minUseful+itemOverhead {
+			rep.Omitted = append(rep.Omitted, Entry{Kind: it.Kind, Name: it.Name, Tokens: n,
+				Reason: fmt.Sprintf("needs %d tokens, %d left", n, max(left, 0))})
+			continue
+		}
+		keep := (share - itemOverhead) * BytesPerToken
+		cut := it
+		if it.KeepEnd {
+			cut.Text = cutLines(it.Text[len(it.Text)-keep:], true)
+		} else {
+			cut.Text = cutLines(it.Text[:keep], false)
+		}
+		m := cut.Tokens()
+		in = append(in, chosen{i, cut, Entry{Kind: it.Kind, Name: it.Name, Tokens: m, Truncated: true,
+			Reason: fmt.Sprintf("shortened from %d tokens to fit", n)}})
+		left -= m
+	}
+	sort.Slice(in, func(a, b int) bool { return in[a].order < in[b].order })
+	out := make([]Item, len(in))
+	for i, c := range in {
+		out[i] = c.item
+		rep.Included = append(rep.Included, c.entry)
 	}
 	rep.Used = budget - left
 	return out, rep

@@ -12,7 +12,7 @@ type MatchMode string
 // tolerant matching cut failed edits roughly ninefold.
 const (
 	MatchExact       MatchMode = "exact"
-	MatchWhitespace  MatchMode = "whitespace"  // same indentation, other spacing inside or after lines
+	MatchWhitespace  MatchMode = "whitespace"  // same indentation, spacing inside or after lines ignored
 	MatchIndentation MatchMode = "indentation" // the block moved to another indentation level
 )
 
@@ -42,11 +42,11 @@ func normWhitespace(l string) string {
 	l = strings.TrimRight(l, "\r\n")
 	trimmed := strings.TrimLeft(l, " \t")
 	indent := l[:len(l)-len(trimmed)]
-	return indent + strings.Join(strings.Fields(trimmed), " ")
+	return indent + strings.Join(strings.Fields(trimmed), "")
 }
 
 func normIndentation(l string) string {
-	return strings.Join(strings.Fields(l), " ")
+	return strings.Join(strings.Fields(l), "")
 }
 
 func leadingWS(l string) string {
