@@ -39,6 +39,10 @@ func serveOpenAI(s *server, w http.ResponseWriter, r *http.Request, rep Reply, r
 	}
 	model, _ := rec.Body["model"].(string)
 	if strings.HasSuffix(r.URL.Path, "/completions") && !strings.HasSuffix(r.URL.Path, "/chat/completions") {
+		if rep.Hang {
+			s.hang(r)
+			return
+		}
 		writeJSON(w, 200, map[string]any{
 			"id": "cmpl-1", "object": "text_completion", "created": 1, "model": model,
 			"choices": []any{map[string]any{"text": rep.Completion, "index": 0, "logprobs": nil, "finish_reason": "stop"}},
