@@ -233,7 +233,7 @@ type env struct {
 	ended   <-chan time.Time
 }
 
-func newEnv(t *testing.T, prov string, mod func(*ai.Options)) *env {
+func newEnv(t testing.TB, prov string, mod func(*ai.Options)) *env {
 	t.Helper()
 	e := &env{room: newRoom(), st: store.NewMemory(), oai: aitest.NewOpenAI(), ant: aitest.NewAnthropic()}
 	t.Cleanup(e.oai.Close)
