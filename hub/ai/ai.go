@@ -109,6 +109,11 @@ type Options struct {
 	// provider.New wrapped in provider.NewResilient. Tests point it at fakes.
 	NewProvider func(provider.Config) (provider.Provider, error)
 
+	// CanConfigure says whether person may change a project's AI settings
+	// (/model); nil lets every member. SetProjectConfig itself is not
+	// checked: its caller is.
+	CanConfigure func(ctx context.Context, project, person string) bool
+
 	// MaxOutputTokens bounds one answer; default 2048.
 	MaxOutputTokens int
 	// ContextWindows overrides model context sizes (exact names or prefixes).
@@ -223,11 +228,16 @@ var ErrClosed = errors.New("ai: engine closed")
 // overrides applied. The completion engine uses it too.
 func (e *Engine) ProviderFor(ctx context.Context, project string) (provider.Provider, provider.Config, error) {
 	cfg := e.opts.Provider
-	if over, err := e.projectConfig(ctx, project); err == nil {
-		cfg = cfg.Merge(over)
-	} else {
+	over, err := e.projectConfig(ctx, project)
+	if err != nil {
 		return nil, cfg, err
 	}
+	if (over.BaseURL != "" && over.BaseURL != cfg.BaseURL) || (over.Provider != "" && over.Provider != cfg.Provider) {
+		// The hub's key is for the hub's endpoint only.
+		over.Keyless = true
+		cfg.APIKey = ""
+	}
+	cfg = cfg.Merge(over)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	key := cfg

@@ -204,6 +204,24 @@ func (e *Engine) Feedback(ctx context.Context, project, id, person, rating, comm
 	return m.Message, nil
 }
 
+// Wait blocks until an answer has ended (or ctx ends) and returns it; the
+// CLI's `rubberduck ask` uses it after Send, while the deltas stream as
+// notifications.
+func (e *Engine) Wait(ctx context.Context, project, replyID string) (Message, error) {
+	if r := e.active(replyID); r != nil {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		}
+	}
+	m, err := e.load(ctx, project, replyID)
+	if err != nil {
+		return Message{}, err
+	}
+	return m.Message, nil
+}
+
 func (e *Engine) notifyMessage(ctx context.Context, m *Message) {
 	e.notify(ctx, m.Project, MethodMessage, map[string]any{"project": m.Project, "message": m})
 }
@@ -248,6 +266,9 @@ func (e *Engine) runLocal(ctx context.Context, ask *record, cmd Command, arg str
 				return e.localReply(ctx, ask, provider.NotConfiguredMessage, string(provider.KindNotConfigured))
 			}
 			return e.localReply(ctx, ask, fmt.Sprintf("This project uses %s model %q (context window %d tokens).", cfg.Provider, cfg.Model, e.window(cfg.Model)), "")
+		}
+		if e.opts.CanConfigure != nil && !e.opts.CanConfigure(ctx, ask.Project, ask.Author) {
+			return e.localReply(ctx, ask, "You may not change this project's model.", "permission")
 		}
 		pc, err := e.GetProjectConfig(ctx, ask.Project)
 		if err != nil {

@@ -279,3 +279,39 @@ func TestQuotaStopsRequestsBeforeTheProvider(t *testing.T) {
 		t.Errorf("provider called %d times", len(e.reqs()))
 	}
 }
+
+func TestWaitReturnsTheFinishedAnswer(t *testing.T) {
+	e := newEnv(t, "anthropic", nil)
+	e.enqueue(aitest.Reply{Chunks: []string{"4", "2"}, Delay: 5 * time.Millisecond})
+	res, _ := e.eng.Send(context.Background(), ai.SendRequest{Project: "p1", Author: "cli", Text: "answer?"})
+	m, err := e.eng.Wait(context.Background(), "p1", res.ReplyID)
+	if err != nil || m.Status != ai.StatusDone || m.Text != "42" {
+		t.Fatalf("wait = %+v %v", m, err)
+	}
+}
+
+func TestProjectBaseURLNeverGetsTheHubsKey(t *testing.T) {
+	e := newEnv(t, "openai", nil)
+	other := aitest.NewOpenAI()
+	defer other.Close()
+	ctx := context.Background()
+	if err := e.eng.SetProjectConfig(ctx, "p1", ai.ProjectConfig{BaseURL: other.BaseURL(), Model: "llama3"}); err != nil {
+		t.Fatal(err)
+	}
+	s := e.room.join("p1")
+	res, _ := e.eng.Send(ctx, ai.SendRequest{Project: "p1", Author: "ann", Text: "hi"})
+	s.final(t, res.ReplyID)
+	if len(other.Requests()) != 1 || len(e.reqs()) != 0 {
+		t.Fatalf("override not used: %d/%d", len(other.Requests()), len(e.reqs()))
+	}
+	if auth := other.Requests()[0].Header.Get("Authorization"); strings.Contains(auth, "sk-test") {
+		t.Errorf("hub key sent to a project's server: %q", auth)
+	}
+	// The hub's own endpoint still gets it.
+	s2 := e.room.join("p2")
+	res, _ = e.eng.Send(ctx, ai.SendRequest{Project: "p2", Author: "ann", Text: "hi"})
+	s2.final(t, res.ReplyID)
+	if auth := e.reqs()[0].Header.Get("Authorization"); auth != "Bearer sk-test" {
+		t.Errorf("hub endpoint auth = %q", auth)
+	}
+}

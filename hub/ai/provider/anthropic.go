@@ -27,7 +27,7 @@ type Anthropic struct {
 // retries too: Resilient retries, once, deliberately.
 func NewAnthropic(c Config) *Anthropic {
 	key := c.APIKey
-	if key == "" {
+	if key == "" && !c.Keyless {
 		key = os.Getenv("ANTHROPIC_API_KEY")
 	}
 	opts := []option.RequestOption{

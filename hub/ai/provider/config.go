@@ -19,6 +19,10 @@ type Config struct {
 	Model    string
 	BaseURL  string // empty: the provider's public endpoint
 	APIKey   string // empty: read from the provider's environment variable
+	// Keyless stops the environment's key from being sent. The engine sets
+	// it when a project points at its own base URL, so a project override
+	// can never send the hub's key to a server of its choosing.
+	Keyless bool
 	// FIM says the model serves fill-in-the-middle on /v1/completions with a
 	// suffix (Ollama, vLLM, llama.cpp with code models). Without it inline
 	// completions are asked for through chat.
@@ -67,6 +71,9 @@ func (c Config) Merge(o Config) Config {
 	}
 	if o.FIM {
 		c.FIM = true
+	}
+	if o.Keyless {
+		c.Keyless = true
 	}
 	if o.RequestTimeout != 0 {
 		c.RequestTimeout = o.RequestTimeout

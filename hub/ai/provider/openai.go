@@ -25,7 +25,7 @@ type OpenAI struct {
 // retries are switched off: Resilient retries, once, deliberately.
 func NewOpenAI(c Config) *OpenAI {
 	key := c.APIKey
-	if key == "" {
+	if key == "" && !c.Keyless {
 		key = os.Getenv("OPENAI_API_KEY")
 	}
 	if key == "" {
