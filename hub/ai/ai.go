@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sourcegraph/conc"
 
 	"github.com/rubberduckhub/rubberduck/hub/ai/budget"
@@ -101,6 +102,7 @@ type Options struct {
 	Symbols     Symbols
 	RepoMap     RepoMapper
 	Logger      *slog.Logger
+	Registerer  prometheus.Registerer // nil: metrics are not exported
 
 	// Provider is the hub-wide configuration; projects may override it
 	// (SetProjectConfig, /model).
@@ -139,6 +141,7 @@ type Engine struct {
 	bc        Broadcaster
 	proposals *propose.Manager
 	usage     *usage.Tracker
+	metrics   *metrics
 
 	ctx  context.Context
 	stop context.CancelFunc
@@ -184,14 +187,15 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		opts:  opts,
-		log:   opts.Logger,
-		st:    opts.Store,
-		bc:    opts.Broadcaster,
-		usage: usage.NewTracker(opts.Store, opts.Prices, opts.Quota, opts.QuotaOverrides),
-		runs:  map[string]*run{},
-		byAsk: map[string]*run{},
-		provs: map[provider.Config]provider.Provider{},
+		opts:    opts,
+		log:     opts.Logger,
+		st:      opts.Store,
+		bc:      opts.Broadcaster,
+		usage:   usage.NewTracker(opts.Store, opts.Prices, opts.Quota, opts.QuotaOverrides),
+		runs:    map[string]*run{},
+		byAsk:   map[string]*run{},
+		provs:   map[provider.Config]provider.Provider{},
+		metrics: newMetrics(opts.Registerer),
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	e.proposals = propose.NewManager(opts.Store, opts.Documents, func(ctx context.Context, p *propose.Proposal) {

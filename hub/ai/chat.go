@@ -443,6 +443,9 @@ func (e *Engine) generate(ctx context.Context, r *run, ask, reply *record) {
 		e.log.Error("ai answer not saved", "project", ask.Project, "message", reply.ID, "err", err)
 	}
 	e.notifyMessage(pctx, &reply.Message)
+	e.metrics.answers.WithLabelValues(string(reply.Status), reply.ErrorKind).Inc()
+	e.metrics.tokens.WithLabelValues("input").Add(float64(total.InputTokens))
+	e.metrics.tokens.WithLabelValues("output").Add(float64(total.OutputTokens))
 	e.log.Debug("ai answer finished", "project", ask.Project, "message", reply.ID, "status", reply.Status,
 		"inputTokens", total.InputTokens, "outputTokens", total.OutputTokens, "elapsed", time.Since(start))
 }
@@ -467,7 +470,13 @@ func editorPath(ed *EditorContext) string {
 func (e *Engine) converse(ctx context.Context, r *run, prov provider.Provider, preq provider.Request, reply *record, files Files) (provider.Usage, []propose.Replacement, error) {
 	var total provider.Usage
 	var repls []propose.Replacement
+	start := time.Now()
+	first := true
 	onText := func(d string) error {
+		if first {
+			first = false
+			e.metrics.firstToken.Observe(time.Since(start).Seconds())
+		}
 		r.mu.Lock()
 		r.text.WriteString(d)
 		r.mu.Unlock()

@@ -49,6 +49,7 @@ func (e *Engine) runTool(ctx context.Context, reply *record, files Files, call p
 		out = "error: " + err.Error()
 	}
 	reply.Parts[idx] = part
+	e.metrics.toolCalls.WithLabelValues(toolLabel(call.Name), part.Status).Inc()
 	e.notify(ctx, reply.Project, MethodTool, map[string]any{"project": reply.Project, "messageId": reply.ID, "part": part})
 	return out, err != nil, rp
 }
@@ -149,4 +150,14 @@ func displayDir(p string) string {
 		return "the project root"
 	}
 	return p
+}
+
+// toolLabel bounds the metric label to the tools we offer.
+func toolLabel(name string) string {
+	for _, t := range toolSpecs {
+		if t.Name == name {
+			return name
+		}
+	}
+	return "unknown"
 }

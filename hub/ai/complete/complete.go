@@ -23,6 +23,8 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/rubberduckhub/rubberduck/hub/ai/provider"
 	"github.com/rubberduckhub/rubberduck/hub/ai/usage"
@@ -39,6 +41,9 @@ type Options struct {
 	Source Source
 	Usage  *usage.Tracker // optional: completions count against quotas
 	Logger *slog.Logger
+	// Registerer receives rubberduck_ai_completions_total and
+	// rubberduck_ai_completion_seconds; nil: not exported.
+	Registerer prometheus.Registerer
 
 	MinDebounce time.Duration // default 15 ms
 	MaxDebounce time.Duration // default 250 ms
@@ -95,8 +100,10 @@ type rhythm struct {
 
 // Engine serves completions. Safe for concurrent use; it owns no goroutines.
 type Engine struct {
-	o     Options
-	cache *lru.Cache[[32]byte, cacheEntry]
+	o       Options
+	cache   *lru.Cache[[32]byte, cacheEntry]
+	results *prometheus.CounterVec
+	latency prometheus.Histogram
 
 	mu       sync.Mutex
 	closed   bool
@@ -136,7 +143,17 @@ func New(o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{o: o, cache: c, inflight: map[string]*flight{}, rhythms: map[string]*rhythm{}, lasts: map[string]last{}}, nil
+	reg := o.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	f := promauto.With(reg)
+	return &Engine{o: o, cache: c, inflight: map[string]*flight{}, rhythms: map[string]*rhythm{}, lasts: map[string]last{},
+		results: f.NewCounterVec(prometheus.CounterOpts{Name: "rubberduck_ai_completions_total",
+			Help: "Inline completion requests by result: cached, model, superseded, error."}, []string{"result"}),
+		latency: f.NewHistogram(prometheus.HistogramOpts{Name: "rubberduck_ai_completion_seconds",
+			Help: "Latency of inline completions that reached the model.", Buckets: prometheus.DefBuckets}),
+	}, nil
 }
 
 // Close cancels the requests in flight.
@@ -168,6 +185,23 @@ func cacheKey(model string, r Request) [32]byte {
 // req.Suffix. A newer request for the same person and document cancels this
 // one (ErrSuperseded); provider failures are *provider.Error.
 func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	res, err := e.complete(ctx, req)
+	switch {
+	case errors.Is(err, ErrSuperseded) || errors.Is(err, context.Canceled):
+		e.results.WithLabelValues("superseded").Inc()
+	case err != nil:
+		e.results.WithLabelValues("error").Inc()
+	case res.Cached:
+		e.results.WithLabelValues("cached").Inc()
+	default:
+		e.results.WithLabelValues("model").Inc()
+		e.latency.Observe(time.Since(start).Seconds())
+	}
+	return res, err
+}
+
+func (e *Engine) complete(ctx context.Context, req Request) (Result, error) {
 	req.Prefix = tail(req.Prefix, e.o.MaxPrefix)
 	req.Suffix = head(req.Suffix, e.o.MaxSuffix)
 	prov, cfg, err := e.o.Source.ProviderFor(ctx, req.Project)

@@ -211,6 +211,9 @@ func (m *Manager) Resolve(ctx context.Context, project, id string, hunk int, acc
 	if hunk >= len(p.Hunks) {
 		return nil, ErrNotFound
 	}
+	if accept && m.docs == nil {
+		return nil, ErrNoDocuments
+	}
 	for _, i := range todo {
 		h := &p.Hunks[i]
 		h.ResolvedBy = person
@@ -229,7 +232,13 @@ func (m *Manager) Resolve(ctx context.Context, project, id string, hunk int, acc
 	return p, nil
 }
 
+// ErrNoDocuments is returned when accepting on a hub without live documents.
+var ErrNoDocuments = errors.New("propose: this hub cannot apply edits (no document access configured)")
+
 func (m *Manager) apply(ctx context.Context, p *Proposal, h *Hunk, person string) error {
+	if m.docs == nil {
+		return ErrNoDocuments
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		text, version, err := m.docs.Text(ctx, p.Project, p.Path)
 		if err != nil {
