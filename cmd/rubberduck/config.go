@@ -82,4 +82,3 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 // defaultDataDir is the per-user data directory ($XDG_DATA_HOME/rubberduck).
 func defaultDataDir() string { return filepath.Join(xdg.DataHome, "rubberduck") }
-
