@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,6 +148,7 @@ type Engine struct {
 	stop context.CancelFunc
 	wg   conc.WaitGroup
 
+	recMu  sync.Mutex // read-modify-write of stored messages (feedback, final save)
 	mu     sync.Mutex
 	closed bool
 	runs   map[string]*run // by reply id
@@ -259,8 +261,26 @@ func (e *Engine) ProviderFor(ctx context.Context, project string) (provider.Prov
 	return p, cfg, nil
 }
 
-// window is the budget arithmetic for one model.
-func (e *Engine) window(model string) int { return budget.Window(model, e.opts.ContextWindows) }
+// window is the context size the engine budgets for: the configured one,
+// then per-model overrides, then the table. Ollama runs every model with a
+// small num_ctx unless told otherwise and truncates silently beyond it, so
+// an Ollama base URL without an explicit size gets its default.
+func (e *Engine) window(cfg provider.Config, model string) int {
+	if cfg.ContextWindow > 0 {
+		return cfg.ContextWindow
+	}
+	if n, ok := budget.Override(model, e.opts.ContextWindows); ok {
+		return n
+	}
+	if strings.Contains(cfg.BaseURL, ":11434") {
+		return OllamaDefaultWindow
+	}
+	return budget.Window(model, nil)
+}
+
+// OllamaDefaultWindow is Ollama's default num_ctx; raise it on the server
+// (OLLAMA_CONTEXT_LENGTH) and tell the hub (RUBBERDUCK_AI_CONTEXT_WINDOW).
+const OllamaDefaultWindow = 2048
 
 func (e *Engine) notify(ctx context.Context, project, method string, params any) {
 	if err := e.bc.Notify(ctx, project, method, params); err != nil {

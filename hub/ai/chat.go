@@ -180,8 +180,8 @@ func (e *Engine) Feedback(ctx context.Context, project, id, person, rating, comm
 	if len(comment) > 4096 {
 		return Message{}, fmt.Errorf("%w: comment too long", ErrInvalid)
 	}
-	e.mu.Lock() // feedback is rare; one lock keeps read-modify-write safe
-	defer e.mu.Unlock()
+	e.recMu.Lock()
+	defer e.recMu.Unlock()
 	m, err := e.load(ctx, project, id)
 	if err != nil {
 		return Message{}, err
@@ -265,7 +265,7 @@ func (e *Engine) runLocal(ctx context.Context, ask *record, cmd Command, arg str
 			if cfg.Provider == "" {
 				return e.localReply(ctx, ask, provider.NotConfiguredMessage, string(provider.KindNotConfigured))
 			}
-			return e.localReply(ctx, ask, fmt.Sprintf("This project uses %s model %q (context window %d tokens).", cfg.Provider, cfg.Model, e.window(cfg.Model)), "")
+			return e.localReply(ctx, ask, fmt.Sprintf("This project uses %s model %q (context window %d tokens).", cfg.Provider, cfg.Model, e.window(cfg, cfg.Model)), "")
 		}
 		if e.opts.CanConfigure != nil && !e.opts.CanConfigure(ctx, ask.Project, ask.Author) {
 			return e.localReply(ctx, ask, "You may not change this project's model.", "permission")
@@ -382,7 +382,7 @@ func (e *Engine) generate(ctx context.Context, r *run, ask, reply *record) {
 	if err == nil {
 		reply.Model = cfg.Model
 		var preq provider.Request
-		preq, reply.Context, err = e.buildPrompt(ctx, ask, cfg.Model, files)
+		preq, reply.Context, err = e.buildPrompt(ctx, ask, cfg, files)
 		if err == nil {
 			total, repls, err = e.converse(ctx, r, prov, preq, reply, files)
 		}
@@ -433,12 +433,12 @@ func (e *Engine) generate(ctx context.Context, r *run, ask, reply *record) {
 		}
 	}
 	reply.Updated = time.Now()
-	e.mu.Lock() // Feedback may have been given while the answer streamed
+	e.recMu.Lock() // Feedback may have been given while the answer streamed
 	if stored, lerr := e.load(pctx, reply.Project, reply.ID); lerr == nil {
 		reply.Feedback = stored.Feedback
 	}
 	err = e.save(pctx, reply)
-	e.mu.Unlock()
+	e.recMu.Unlock()
 	if err != nil {
 		e.log.Error("ai answer not saved", "project", ask.Project, "message", reply.ID, "err", err)
 	}

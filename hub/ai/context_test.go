@@ -9,6 +9,7 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/ai/aitest"
 	"github.com/rubberduckhub/rubberduck/hub/ai/budget"
 	"github.com/rubberduckhub/rubberduck/hub/ai/propose"
+	"github.com/rubberduckhub/rubberduck/hub/ai/provider"
 )
 
 type repoMap struct{}
@@ -81,8 +82,8 @@ func TestContextFitsTheBudgetAndReportsWhatWasLeftOut(t *testing.T) {
 	if total > 4000-500 {
 		t.Errorf("request is %d tokens, over the budget", total)
 	}
-	if body["max_completion_tokens"] != float64(500) {
-		t.Errorf("max tokens = %v", body["max_completion_tokens"])
+	if body["max_tokens"] != float64(500) { // a non-OpenAI base URL gets max_tokens
+		t.Errorf("max tokens = %v", body["max_tokens"])
 	}
 }
 
@@ -204,5 +205,55 @@ func TestFixProducesProposalsResolvedWhileTheDocumentChanges(t *testing.T) {
 				t.Errorf("document after review:\n%s", got)
 			}
 		})
+	}
+}
+
+func TestOllamaGetsItsSmallDefaultWindowUnlessConfigured(t *testing.T) {
+	e := newEnv(t, "openai", nil)
+	ctx := context.Background()
+	// No request is made: /model only reports the budget.
+	eng, err := ai.New(ai.Options{Store: e.st, Broadcaster: e.room, Provider: providerCfg("http://127.0.0.1:11434/v1", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	s := e.room.join("p1")
+	res, _ := eng.Send(ctx, ai.SendRequest{Project: "p1", Author: "ann", Text: "/model"})
+	if m := s.final(t, res.ReplyID); !strings.Contains(m["text"].(string), "context window 2048") {
+		t.Errorf("/model on Ollama = %v", m["text"])
+	}
+	eng2, _ := ai.New(ai.Options{Store: e.st, Broadcaster: e.room, Provider: providerCfg("http://127.0.0.1:11434/v1", 16384)})
+	defer eng2.Close()
+	res, _ = eng2.Send(ctx, ai.SendRequest{Project: "p1", Author: "ann", Text: "/model"})
+	if m := s.final(t, res.ReplyID); !strings.Contains(m["text"].(string), "context window 16384") {
+		t.Errorf("/model with RUBBERDUCK_AI_CONTEXT_WINDOW = %v", m["text"])
+	}
+}
+
+func providerCfg(base string, window int) provider.Config {
+	return provider.Config{Provider: "openai", Model: "llama3.2", BaseURL: base, ContextWindow: window}
+}
+
+func TestProposeEditToolBecomesAProposal(t *testing.T) {
+	e := newEnv(t, "anthropic", nil)
+	s := e.room.join("p1")
+	e.enqueue(
+		aitest.Reply{ToolCalls: []aitest.ToolCall{{ID: "toolu_1", Name: "propose_edit",
+			Args: []string{`{"path":"calc/calc.go","search":"\treturn a / b\n",`, `"replace":"\tif b == 0 {\n\t\treturn 0\n\t}\n\treturn a / b\n"}`}}}},
+		aitest.Reply{Chunks: []string{"I proposed a guard against division by zero."}},
+	)
+	res, _ := e.eng.Send(context.Background(), ai.SendRequest{Project: "p1", Author: "ann", Text: "guard Div"})
+	m := s.final(t, res.ReplyID)
+	props, _ := m["proposals"].([]any)
+	if m["status"] != "done" || len(props) != 1 {
+		t.Fatalf("final = %v", m)
+	}
+	part := m["parts"].([]any)[0].(map[string]any)
+	if args := part["args"].(map[string]any); args["path"] != "calc/calc.go" || args["replace"] != nil {
+		t.Errorf("tool part shows %v; file content must not be in the conversation", args)
+	}
+	p, err := e.eng.Proposals().Resolve(context.Background(), "p1", props[0].(string), -1, true, "bob")
+	if err != nil || !p.Done() || !strings.Contains(e.files.data["calc/calc.go"], "if b == 0") {
+		t.Fatalf("accept all: %v %+v\n%s", err, p, e.files.data["calc/calc.go"])
 	}
 }

@@ -27,7 +27,8 @@ const reserveTokens = 256
 
 // buildPrompt assembles the model request for ask under the model's budget
 // and reports what was included and left out.
-func (e *Engine) buildPrompt(ctx context.Context, ask *record, model string, files Files) (provider.Request, *budget.Report, error) {
+func (e *Engine) buildPrompt(ctx context.Context, ask *record, cfg provider.Config, files Files) (provider.Request, *budget.Report, error) {
+	model := cfg.Model
 	cmd, _ := lookupCommand(ask.Command)
 	_, question := parseCommand(ask.Text)
 	if cmd.Name == "" {
@@ -42,7 +43,7 @@ func (e *Engine) buildPrompt(ctx context.Context, ask *record, model string, fil
 		question = strings.TrimSpace(cmd.Prompt + "\n" + question)
 	}
 
-	window := e.window(model)
+	window := e.window(cfg, model)
 	maxOut := min(e.opts.MaxOutputTokens, window/4)
 	avail := window - maxOut - budget.Estimate(system) - reserveTokens
 	if avail < 64 {

@@ -189,25 +189,32 @@ func cutLines(s string, keepEnd bool) string {
 // (exact names or name prefixes) or a table of well-known families; unknown
 // models get a conservative 8192.
 func Window(model string, overrides map[string]int) int {
-	if n, ok := overrides[model]; ok && n > 0 {
+	if n, ok := Override(model, overrides); ok {
 		return n
 	}
 	m := strings.ToLower(model)
-	bestLen, best := -1, 0
-	for p, n := range overrides {
-		if strings.HasPrefix(m, strings.ToLower(p)) && len(p) > bestLen {
-			bestLen, best = len(p), n
-		}
-	}
-	if bestLen >= 0 {
-		return best
-	}
 	for _, w := range knownWindows {
 		if strings.Contains(m, w.prefix) {
 			return w.tokens
 		}
 	}
 	return 8192
+}
+
+// Override returns the configured window for model: an exact entry, else
+// the longest matching prefix.
+func Override(model string, overrides map[string]int) (int, bool) {
+	if n, ok := overrides[model]; ok && n > 0 {
+		return n, true
+	}
+	m := strings.ToLower(model)
+	bestLen, best := -1, 0
+	for p, n := range overrides {
+		if n > 0 && strings.HasPrefix(m, strings.ToLower(p)) && len(p) > bestLen {
+			bestLen, best = len(p), n
+		}
+	}
+	return best, bestLen >= 0
 }
 
 var knownWindows = []struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,6 +28,10 @@ type Config struct {
 	// suffix (Ollama, vLLM, llama.cpp with code models). Without it inline
 	// completions are asked for through chat.
 	FIM bool
+	// ContextWindow is the model's context size in tokens when the hub's
+	// table does not know it or the server runs it smaller (Ollama's
+	// num_ctx); 0: from the table (RUBBERDUCK_AI_CONTEXT_WINDOW).
+	ContextWindow int
 	// CompletionModel is the model used for inline completions; empty means Model.
 	CompletionModel string
 	// RequestTimeout bounds the wait for a response's headers (not the
@@ -48,7 +53,16 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		BaseURL:         strings.TrimSpace(getenv("RUBBERDUCK_AI_BASE_URL")),
 		CompletionModel: strings.TrimSpace(getenv("RUBBERDUCK_AI_COMPLETION_MODEL")),
 		FIM:             getenv("RUBBERDUCK_AI_FIM") == "1" || strings.EqualFold(getenv("RUBBERDUCK_AI_FIM"), "true"),
+		ContextWindow:   atoi(getenv("RUBBERDUCK_AI_CONTEXT_WINDOW")),
 	}
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // Merge returns c with every non-empty field of o applied on top: a
@@ -71,6 +85,9 @@ func (c Config) Merge(o Config) Config {
 	}
 	if o.FIM {
 		c.FIM = true
+	}
+	if o.ContextWindow > 0 {
+		c.ContextWindow = o.ContextWindow
 	}
 	if o.Keyless {
 		c.Keyless = true

@@ -47,6 +47,11 @@ func NewOpenAI(c Config) *OpenAI {
 // Name implements Provider.
 func (p *OpenAI) Name() string { return "openai" }
 
+// official reports whether the base URL is OpenAI's own API.
+func (p *OpenAI) official() bool {
+	return p.cfg.BaseURL == "" || strings.Contains(p.cfg.BaseURL, "api.openai.com")
+}
+
 // Model implements Provider.
 func (p *OpenAI) Model() string { return p.cfg.Model }
 
@@ -62,7 +67,13 @@ func (p *OpenAI) Chat(ctx context.Context, req Request, onText Handler) (Result,
 		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 	}
 	if req.MaxTokens > 0 {
-		params.MaxCompletionTokens = openai.Int(int64(req.MaxTokens))
+		// OpenAI's reasoning models accept only max_completion_tokens;
+		// Ollama, llama.cpp and older vLLM only max_tokens.
+		if p.official() {
+			params.MaxCompletionTokens = openai.Int(int64(req.MaxTokens))
+		} else {
+			params.MaxTokens = openai.Int(int64(req.MaxTokens))
+		}
 	}
 	for _, t := range req.Tools {
 		params.Tools = append(params.Tools, openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
