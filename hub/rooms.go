@@ -7,38 +7,64 @@ import (
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
 )
 
+// roomHook lets a subsystem (documents, presence, watchers) react when a
+// connection joins or leaves a project, without the session knowing it.
+// Hooks run synchronously on the connection's goroutine; they must not block.
+type roomHook struct {
+	join  func(sess *session, project string)
+	leave func(sess *session, project string)
+}
+
 // rooms tracks which sessions have joined which project, so a project's
 // notifications (file changes, edits, presence, chat, AI streams) reach
 // exactly its members.
 type rooms struct {
 	mu      sync.RWMutex
 	members map[string]map[*session]struct{}
+	hooks   []roomHook // set up before serving, read-only after
 }
 
 func newRooms() *rooms { return &rooms{members: make(map[string]map[*session]struct{})} }
 
 func (r *rooms) join(project string, s *session) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	m := r.members[project]
 	if m == nil {
 		m = make(map[*session]struct{})
 		r.members[project] = m
 	}
+	_, already := m[s]
 	m[s] = struct{}{}
+	r.mu.Unlock()
+	if already {
+		return
+	}
+	for _, h := range r.hooks {
+		if h.join != nil {
+			h.join(s, project)
+		}
+	}
 }
 
 // leave removes s from project and reports whether the room is now empty.
 func (r *rooms) leave(project string, s *session) bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	m := r.members[project]
+	_, was := m[s]
 	delete(m, s)
-	if len(m) == 0 {
+	empty := len(m) == 0
+	if empty {
 		delete(r.members, project)
-		return true
 	}
-	return false
+	r.mu.Unlock()
+	if was {
+		for _, h := range r.hooks {
+			if h.leave != nil {
+				h.leave(s, project)
+			}
+		}
+	}
+	return empty
 }
 
 func (r *rooms) sessions(project string) []*session {
