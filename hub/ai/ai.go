@@ -143,6 +143,7 @@ type Engine struct {
 	proposals *propose.Manager
 	usage     *usage.Tracker
 	metrics   *metrics
+	turns     *turnCache
 
 	ctx  context.Context
 	stop context.CancelFunc
@@ -198,6 +199,7 @@ func New(opts Options) (*Engine, error) {
 		byAsk:   map[string]*run{},
 		provs:   map[provider.Config]provider.Provider{},
 		metrics: newMetrics(opts.Registerer),
+		turns:   newTurnCache(),
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	e.proposals = propose.NewManager(opts.Store, opts.Documents, func(ctx context.Context, p *propose.Proposal) {

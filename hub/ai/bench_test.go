@@ -96,8 +96,12 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // token through the engine (store, context, notifications) with calling the
 // fake provider directly through the SDK.
 func BenchmarkTimeToFirstToken(b *testing.B) {
-	for _, prov := range providers {
-		b.Run(prov, func(b *testing.B) {
+	for _, c := range []struct {
+		prov    string
+		history int
+	}{{"openai", 0}, {"anthropic", 0}, {"openai", 500}} {
+		prov := c.prov
+		b.Run(fmt.Sprintf("%s/history=%d", prov, c.history), func(b *testing.B) {
 			e := newEnv(b, prov, nil)
 			_ = e.eng.Close()
 			f := newFanout(3)
@@ -118,11 +122,23 @@ func BenchmarkTimeToFirstToken(b *testing.B) {
 			} else {
 				e.ant.SetDefault(reply)
 			}
+			for i := 0; i < c.history; i++ {
+				if _, err := eng.Send(context.Background(), ai.SendRequest{Project: "shared", Author: "bob", NoReply: true,
+					Text: "an earlier message in a long conversation about the calculator package and its bugs"}); err != nil {
+					b.Fatal(err)
+				}
+			}
 			var viaEngine, viaSDK []time.Duration
 			ed := &ai.EditorContext{Path: "calc/calc.go", Cursor: &ai.Position{Line: 2}, SelectionText: "return a / b"}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				project := fmt.Sprintf("p%d", i)
+				if c.history > 0 {
+					project = "shared"
+					f.mu.Lock()
+					delete(f.firstAt, project)
+					f.mu.Unlock()
+				}
 				done := f.expect(project)
 				t0 := time.Now()
 				if _, err := eng.Send(context.Background(), ai.SendRequest{Project: project, Author: "ann", Text: "why?", Editor: ed}); err != nil {

@@ -1,14 +1,18 @@
 package ai
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/rubberduckhub/rubberduck/hub/ai/budget"
 	"github.com/rubberduckhub/rubberduck/hub/ai/provider"
@@ -115,6 +119,7 @@ func (e *Engine) save(ctx context.Context, r *record) error {
 	if err := e.st.Put(ctx, chatKey(r.Project, r.ID), b); err != nil {
 		return fmt.Errorf("save message: %w", err)
 	}
+	e.turns.update(r)
 	return nil
 }
 
@@ -201,29 +206,37 @@ func (e *Engine) History(ctx context.Context, project string, q HistoryQuery) (H
 	return page, nil
 }
 
+// maxTurns bounds how many earlier messages are considered for the model's
+// history; older ones would not fit any budget anyway.
+const maxTurns = 200
+
+// turn is the part of a stored message the model's history needs; decoding
+// only it keeps long conversations cheap.
+type turn struct {
+	ID      string `json:"id"`
+	Author  string `json:"author"`
+	Role    Role   `json:"role"`
+	Text    string `json:"text"`
+	Status  Status `json:"status"`
+	Command string `json:"command"`
+	ReplyTo string `json:"replyTo"`
+}
+
+var clearMarker = []byte(`"command":"clear"`)
+
 // conversation returns the turns the model sees before a question: the
-// messages since the last /clear, each question with its latest finished
-// answer, people's own messages attributed to them.
-func (e *Engine) conversation(ctx context.Context, project, beforeID string) ([]record, error) {
-	var msgs []record
-	err := e.st.Scan(ctx, []byte(chatPrefix(project)), func(k, v []byte) (bool, error) {
-		id := string(k[len(chatPrefix(project)):])
-		if id >= beforeID {
-			return false, nil
-		}
-		var r record
-		if err := json.Unmarshal(v, &r); err != nil {
-			return false, fmt.Errorf("decode message: %w", err)
-		}
-		if r.Role == RoleSystem && r.Command == "clear" {
-			msgs = msgs[:0]
-			return true, nil
-		}
-		msgs = append(msgs, r)
-		return true, nil
-	})
+// latest messages since the last /clear, each question with its latest
+// finished answer, people's own messages attributed to them.
+func (e *Engine) conversation(ctx context.Context, project, beforeID string) ([]turn, error) {
+	all, err := e.turns.get(project, func() ([]turn, error) { return e.loadTurns(ctx, project) })
 	if err != nil {
 		return nil, err
+	}
+	var msgs []turn
+	for _, t := range all {
+		if t.ID < beforeID {
+			msgs = append(msgs, t)
+		}
 	}
 	// Keep only the latest done answer per question.
 	latest := map[string]string{}
@@ -237,13 +250,113 @@ func (e *Engine) conversation(ctx context.Context, project, beforeID string) ([]
 		switch {
 		case m.Role == RoleSystem:
 		case m.Role == RoleAssistant && (m.ReplyTo == "" || latest[m.ReplyTo] != m.ID):
-		case m.Role == RoleAssistant && m.Command != "" && isLocalCommand(m.Command):
-		case m.Role == RoleUser && isLocalCommand(m.Command):
+		case isLocalCommand(m.Command):
 		default:
 			out = append(out, m)
 		}
 	}
 	return out, nil
+}
+
+// loadTurns reads the last maxTurns messages since the last /clear.
+func (e *Engine) loadTurns(ctx context.Context, project string) ([]turn, error) {
+	prefix := chatPrefix(project)
+	ring := make([][]byte, 0, maxTurns)
+	err := e.st.Scan(ctx, []byte(prefix), func(_, v []byte) (bool, error) {
+		if isClear(v) {
+			ring = ring[:0]
+			return true, nil
+		}
+		if len(ring) == maxTurns {
+			copy(ring, ring[1:])
+			ring = ring[:maxTurns-1]
+		}
+		ring = append(ring, bytes.Clone(v))
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]turn, 0, len(ring))
+	for _, v := range ring {
+		var t turn
+		if err := json.Unmarshal(v, &t); err != nil {
+			return nil, fmt.Errorf("decode message: %w", err)
+		}
+		msgs = append(msgs, t)
+	}
+	return msgs, nil
+}
+
+func isClear(v []byte) bool {
+	return bytes.Contains(v, clearMarker) && bytes.Contains(v, []byte(`"role":"system"`))
+}
+
+// turnCache keeps the recent turns of the projects in use, so a question in
+// a long conversation does not re-read it from the store. It is updated on
+// every save; a multi-node hub will need to invalidate it on other nodes'
+// writes.
+type turnCache struct {
+	mu       sync.Mutex
+	projects *lru.Cache[string, []turn]
+	// missed counts saves to projects not in the cache; a load that saw it
+	// change may have missed a save and is not cached.
+	missed uint64
+}
+
+func newTurnCache() *turnCache {
+	c, _ := lru.New[string, []turn](256)
+	return &turnCache{projects: c}
+}
+
+func (c *turnCache) get(project string, load func() ([]turn, error)) ([]turn, error) {
+	c.mu.Lock()
+	if ts, ok := c.projects.Get(project); ok {
+		out := append([]turn(nil), ts...)
+		c.mu.Unlock()
+		return out, nil
+	}
+	missed := c.missed
+	c.mu.Unlock()
+	ts, err := load()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.projects.Get(project); !ok && c.missed == missed {
+		c.projects.Add(project, ts)
+	}
+	return append([]turn(nil), ts...), nil
+}
+
+func (c *turnCache) update(r *record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ts, ok := c.projects.Get(r.Project)
+	if !ok {
+		c.missed++ // loaded from the store on first use
+		return
+	}
+	if r.Role == RoleSystem && r.Command == "clear" {
+		c.projects.Add(r.Project, nil)
+		return
+	}
+	t := turn{ID: r.ID, Author: r.Author, Role: r.Role, Text: r.Text, Status: r.Status, Command: r.Command, ReplyTo: r.ReplyTo}
+	for i := len(ts) - 1; i >= 0; i-- {
+		if ts[i].ID == t.ID {
+			ts[i] = t
+			return
+		}
+		if ts[i].ID < t.ID {
+			break
+		}
+	}
+	ts = append(ts, t)
+	if len(ts) > maxTurns {
+		ts = append([]turn(nil), ts[len(ts)-maxTurns:]...)
+	}
+	c.projects.Add(r.Project, ts)
 }
 
 // projectConfig is a project's provider overrides, set with /model or

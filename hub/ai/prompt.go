@@ -74,6 +74,7 @@ func (e *Engine) buildPrompt(ctx context.Context, ask *record, cfg provider.Conf
 	packed, rep := budget.Pack(avail, items)
 	rep.Model = model
 	rep.Window = window
+	collapseHistory(&rep, len(hist))
 
 	// History turns go first, oldest first; the rest forms the question.
 	var turns []budget.Item
@@ -90,23 +91,34 @@ func (e *Engine) buildPrompt(ctx context.Context, ask *record, cfg provider.Conf
 		}
 	}
 	sort.Slice(turns, func(i, j int) bool { return turns[i].Name < turns[j].Name })
-	byID := map[string]record{}
+	roles := make(map[string]Role, len(hist))
 	for _, h := range hist {
-		byID[h.ID] = h
+		roles[h.ID] = h.Role
 	}
 	req := provider.Request{Model: model, System: system, MaxTokens: maxOut}
+	// Providers want alternating turns: neighbours of one role are merged.
+	var cur strings.Builder
+	curRole := provider.Role("")
+	flush := func() {
+		if cur.Len() > 0 {
+			req.Messages = append(req.Messages, provider.Message{Role: curRole, Text: cur.String()})
+			cur.Reset()
+		}
+	}
 	for _, t := range turns {
 		role := provider.RoleUser
-		if byID[t.Name].Role == RoleAssistant {
+		if roles[t.Name] == RoleAssistant {
 			role = provider.RoleAssistant
 		}
-		// Providers want alternating turns: merge neighbours of one role.
-		if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == role {
-			req.Messages[n-1].Text += "\n\n" + t.Text
-			continue
+		if role != curRole {
+			flush()
+			curRole = role
+		} else {
+			cur.WriteString("\n\n")
 		}
-		req.Messages = append(req.Messages, provider.Message{Role: role, Text: t.Text})
+		cur.WriteString(t.Text)
 	}
+	flush()
 	if len(req.Messages) > 0 && req.Messages[0].Role == provider.RoleAssistant {
 		req.Messages = req.Messages[1:]
 	}
@@ -217,4 +229,38 @@ func region(text string, line, n int) string {
 		b.WriteString(lines[i])
 	}
 	return b.String()
+}
+
+// collapseHistory reports the conversation history as one included and one
+// omitted entry instead of one per message, so reports stay small however
+// long the conversation.
+func collapseHistory(rep *budget.Report, total int) {
+	in, inTok, out, outTok := 0, 0, 0, 0
+	keep := rep.Included[:0]
+	for _, en := range rep.Included {
+		if en.Kind == budget.KindHistory {
+			in++
+			inTok += en.Tokens
+			continue
+		}
+		keep = append(keep, en)
+	}
+	rep.Included = keep
+	keepOut := rep.Omitted[:0]
+	for _, en := range rep.Omitted {
+		if en.Kind == budget.KindHistory {
+			out++
+			outTok += en.Tokens
+			continue
+		}
+		keepOut = append(keepOut, en)
+	}
+	rep.Omitted = keepOut
+	if in > 0 {
+		rep.Included = append(rep.Included, budget.Entry{Kind: budget.KindHistory, Name: fmt.Sprintf("%d of %d earlier messages", in, total), Tokens: inTok})
+	}
+	if out > 0 {
+		rep.Omitted = append(rep.Omitted, budget.Entry{Kind: budget.KindHistory, Name: fmt.Sprintf("%d older messages", out), Tokens: outTok,
+			Reason: "the budget was used by newer messages and the editor context"})
+	}
 }
