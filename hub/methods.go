@@ -15,8 +15,27 @@ func (s *Server) methodTable() map[string]method {
 		protocol.MethodPing:        {handle: handler((*session).ping), beforeInit: true},
 
 		// projects.go
-		protocol.MethodProjectJoin:  {handle: handler((*session).joinProject)},
-		protocol.MethodProjectLeave: {handle: handler((*session).leaveProject)},
-		protocol.MethodProjectList:  {handle: handler((*session).listProjects)},
+		protocol.MethodProjectJoin:    {handle: handler((*session).joinProject)},
+		protocol.MethodProjectLeave:   {handle: handler((*session).leaveProject)},
+		protocol.MethodProjectList:    {handle: handler((*session).listProjects)},
+		protocol.MethodProjectAdd:     {handle: handler((*session).addProject)},
+		protocol.MethodProjectShow:    {handle: handler((*session).showProject)},
+		protocol.MethodProjectUpdate:  {handle: handler((*session).updateProject)},
+		protocol.MethodProjectRemove:  {handle: handler((*session).removeProject)},
+		protocol.MethodProjectGrant:   {handle: handler((*session).grant)},
+		protocol.MethodProjectRevoke:  {handle: handler((*session).revokeRole)},
+		protocol.MethodProjectMembers: {handle: handler((*session).members)},
+
+		// people.go
+		protocol.MethodWhoami:      {handle: handler((*session).whoami)},
+		protocol.MethodUserAdd:     {handle: handler((*session).addUser)},
+		protocol.MethodUserList:    {handle: handler((*session).listUsers)},
+		protocol.MethodUserRemove:  {handle: handler((*session).removeUser)},
+		protocol.MethodTokenCreate: {handle: handler((*session).createToken)},
+		protocol.MethodTokenList:   {handle: handler((*session).listTokens)},
+		protocol.MethodTokenRevoke: {handle: handler((*session).revokeToken)},
+
+		// auditlog.go
+		protocol.MethodAuditQuery: {handle: handler((*session).queryAudit), concurrent: true},
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/rubberduckhub/rubberduck/hub/audit"
 	"github.com/rubberduckhub/rubberduck/hub/auth"
 	"github.com/rubberduckhub/rubberduck/hub/project"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
@@ -88,6 +90,10 @@ func (s *Server) serveSession(ctx context.Context, ws *websocket.Conn, ident aut
 // Handle implements wsrpc.Handler: lifecycle checks, then the method table.
 func (sess *session) Handle(ctx context.Context, _ *wsrpc.Conn, m *protocol.Message) (any, error) {
 	start := time.Now()
+	if m.IsRequest() {
+		// Audit records and logs of this request share one id.
+		ctx = audit.WithRequestID(ctx, "c"+strconv.FormatUint(sess.id, 10)+"-"+m.ID.String())
+	}
 	meth, known := sess.srv.methods[m.Method]
 	result, err := sess.call(ctx, m, meth, known)
 	var code int64
@@ -147,7 +153,8 @@ func (s *Server) rpcError(err error) error {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return protocol.Errorf(protocol.CodeUnauthorized, "unauthorized: the credential is no longer valid")
 	case errors.Is(err, auth.ErrNotFound), errors.Is(err, project.ErrNotFound):
-		return protocol.Errorf(protocol.CodeNotFound, "not found")
+		// These messages name only what the caller asked for.
+		return protocol.Errorf(protocol.CodeNotFound, "%s", err.Error())
 	case errors.Is(err, auth.ErrForbidden):
 		return protocol.Errorf(protocol.CodeForbidden, "forbidden: your role does not allow this")
 	case errors.Is(err, auth.ErrInvalid), errors.Is(err, auth.ErrLastAdmin):

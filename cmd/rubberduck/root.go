@@ -28,6 +28,7 @@ and built-in defaults.`,
 	root.PersistentFlags().String("config", "", "config file (TOML; default $XDG_CONFIG_HOME/rubberduck/config.toml if it exists)")
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newServeCmd(), newLSPCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newLSPCmd(), newVersionCmd(),
+		newUserCmd(), newTokenCmd(), newProjectCmd(), newAuditCmd())
 	return root
 }

@@ -126,7 +126,7 @@ type Options struct {
 	// MaxToolRounds bounds tool-call round trips per answer; default 6.
 	MaxToolRounds int
 
-	Prices         map[string]usage.Price
+	Prices         map[string]usage.Price // nil: usage.DefaultPrices
 	Quota          usage.Quota
 	QuotaOverrides map[string]usage.Quota
 }
@@ -168,6 +168,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.MaxOutputTokens <= 0 {
 		opts.MaxOutputTokens = 2048
+	}
+	if opts.Prices == nil {
+		opts.Prices = usage.DefaultPrices
 	}
 	if opts.MaxToolRounds <= 0 {
 		opts.MaxToolRounds = 6

@@ -19,6 +19,9 @@ const systemPrompt = "You are RubberDuck, an AI pair programmer taking part in a
 const toolsPrompt = " You can read, list and search the project's files with tools, and propose edits; " +
 	"use them instead of guessing file contents."
 
+// maxOpenDocuments is how many other open documents are offered as context.
+const maxOpenDocuments = 4
+
 // cursorLines is how many lines around the cursor count as the cursor region.
 const cursorLines = 40
 
@@ -199,9 +202,24 @@ func (e *Engine) editorItems(ctx context.Context, ask *record, files Files) []bu
 		}
 		items = append(items, budget.Item{Kind: budget.KindDiagnostics, Name: "problems", Text: b.String(), Priority: 10, Truncatable: true})
 	}
-	if len(ed.OpenDocuments) > 0 {
-		items = append(items, budget.Item{Kind: budget.KindOpenDocument, Name: "open documents",
-			Text: strings.Join(ed.OpenDocuments, "\n"), Priority: 40, Truncatable: true})
+	// The asker's other open documents, most recent first, as far as the
+	// budget allows; their names alone when there are many.
+	n := 0
+	for _, path := range ed.OpenDocuments {
+		if path == ed.Path || files == nil {
+			continue
+		}
+		if n == maxOpenDocuments {
+			items = append(items, budget.Item{Kind: budget.KindOpenDocument, Name: "more open documents",
+				Text: strings.Join(ed.OpenDocuments, "\n"), Priority: 45, Truncatable: true})
+			break
+		}
+		t, err := files.ReadFile(ctx, path)
+		if err != nil {
+			continue
+		}
+		items = append(items, budget.Item{Kind: budget.KindOpenDocument, Name: path, Text: t, Priority: 40 + n, Truncatable: true})
+		n++
 	}
 	return items
 }

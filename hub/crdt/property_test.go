@@ -98,7 +98,11 @@ func randomEdit(t testing.TB, rng *rand.Rand, r *replica, authors []string) []by
 // converges and that every replica's change lists kept its editor in step.
 func runConvergence(t testing.TB, seed uint64, nrep, steps int) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	runConvergenceRand(t, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), seed, nrep, steps)
+}
+
+func runConvergenceRand(t testing.TB, rng *rand.Rand, seed uint64, nrep, steps int) {
+	t.Helper()
 	reps := make([]*replica, nrep)
 	for i := range reps {
 		reps[i] = &replica{d: New(ReplicaID(rng.Uint64()|1), WithClock(fixedClock()), WithUndoGroup(time.Duration(rng.IntN(3))*time.Second))}

@@ -24,6 +24,22 @@ type Price struct {
 	OutputPerMTok float64 `json:"outputPerMTok"`
 }
 
+// DefaultPrices are list prices of well-known hosted models (USD per million
+// tokens, as published in 2025), used when the hub configures none. They
+// are estimates for a usage page, not an invoice; prefixes match versions.
+var DefaultPrices = map[string]Price{
+	"gpt-4o":            {InputPerMTok: 2.5, OutputPerMTok: 10},
+	"gpt-4o-mini":       {InputPerMTok: 0.15, OutputPerMTok: 0.6},
+	"gpt-4.1":           {InputPerMTok: 2, OutputPerMTok: 8},
+	"gpt-4.1-mini":      {InputPerMTok: 0.4, OutputPerMTok: 1.6},
+	"gpt-4.1-nano":      {InputPerMTok: 0.1, OutputPerMTok: 0.4},
+	"claude-opus-4":     {InputPerMTok: 15, OutputPerMTok: 75},
+	"claude-sonnet-4":   {InputPerMTok: 3, OutputPerMTok: 15},
+	"claude-haiku-4":    {InputPerMTok: 1, OutputPerMTok: 5},
+	"claude-3-5-haiku":  {InputPerMTok: 0.8, OutputPerMTok: 4},
+	"claude-3-7-sonnet": {InputPerMTok: 3, OutputPerMTok: 15},
+}
+
 // Quota limits one person's tokens (input plus output) per calendar month
 // (UTC), across projects. Zero means unlimited.
 type Quota struct {
