@@ -179,6 +179,9 @@ func newErr(code Code, op, rel, msg string) *Error {
 // errPathEscapes is the text of os.Root's unexported "escapes" error.
 const errPathEscapesText = "path escapes from parent"
 
+// errEscapes is our own copy of it, for the openat2 path.
+var errEscapes = errors.New(errPathEscapesText)
+
 // mapErr turns an error from the os/unix layer into an *Error. It is the
 // single place that decides what a client may learn about a failure.
 func mapErr(op, rel string, err error) *Error {

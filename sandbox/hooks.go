@@ -23,7 +23,8 @@ type Observer interface {
 // must only be returned when it was stored for the same file identity:
 // implementations compare size, modification time and inode (info.Sys() is a
 // *syscall.Stat_t on Unix). Invalidate(rel) drops rel and, when rel is a
-// directory, everything below it.
+// directory, everything below it. Slices passed to Put and returned by Get
+// are shared with Read's results and must never be modified.
 type ContentCache interface {
 	Get(rel string, info fs.FileInfo) ([]byte, bool)
 	Put(rel string, info fs.FileInfo, data []byte)

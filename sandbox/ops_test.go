@@ -194,7 +194,17 @@ func TestPolicySpec(t *testing.T) {
 	}
 }
 
-func TestSymlinksAndSpecialFiles(t *testing.T) {
+func TestSymlinksAndSpecialFiles(t *testing.T) { symlinkSpec(t) }
+
+// The same specification with reads going through os.Root, as on kernels
+// without openat2.
+func TestSymlinksAndSpecialFilesWithoutOpenat2(t *testing.T) {
+	noOpenat2.Store(true)
+	defer noOpenat2.Store(false)
+	symlinkSpec(t)
+}
+
+func symlinkSpec(t *testing.T) {
 	w := newWorld(t)
 	p := w.p1
 	must(t, os.Symlink("hello.txt", filepath.Join(p, "in-link")))

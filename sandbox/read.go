@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
@@ -224,7 +225,7 @@ func (r *Root) list(s *opState, p string, opts ListOptions) (*Listing, error) {
 		}
 		cursor = string(b)
 	}
-	f, resolved, err := r.openForRead(s, rel, true)
+	f, _, resolved, err := r.openForRead(s, rel, true)
 	if err != nil {
 		return nil, err
 	}
@@ -276,51 +277,53 @@ func (r *Root) list(s *opState, p string, opts ListOptions) (*Listing, error) {
 // policy it simply uses os.Root; with them it resolves with walk so that the
 // policy is checked on the real target, and opens that exact target with
 // O_NOFOLLOW. Regular files and directories only; never blocks.
-func (r *Root) openForRead(s *opState, rel string, dir bool) (*os.File, string, error) {
+func (r *Root) openForRead(s *opState, rel string, dir bool) (*os.File, fs.FileInfo, string, error) {
 	// No O_DIRECTORY: the kind is checked with fstat after the open, so a
 	// file gets NotADirectory rather than a confusing NotFound.
 	flags := os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY
 	if !s.pol.hasReadPatterns() {
 		f, err := r.root.OpenFile(rel, flags, 0)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
-		if err := checkOpened(s, rel, f, dir); err != nil {
+		fi, err := checkOpened(s, rel, f, dir)
+		if err != nil {
 			f.Close()
-			return nil, "", err
+			return nil, nil, "", err
 		}
-		return f, rel, nil
+		return f, fi, rel, nil
 	}
 	if why := s.pol.readDenied(rel, dir); why != "" {
-		return nil, "", newErr(Denied, s.name, rel, why)
+		return nil, nil, "", newErr(Denied, s.name, rel, why)
 	}
 	t, err := r.walk(s.name, rel, walkMode{followFinal: true})
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	defer t.close()
 	if !t.exists {
-		return nil, "", newErr(NotFound, s.name, rel, "")
+		return nil, nil, "", newErr(NotFound, s.name, rel, "")
 	}
 	isDir := t.st.Mode&unix.S_IFMT == unix.S_IFDIR
 	if why := s.pol.readDenied(t.rel, isDir); why != "" {
-		return nil, "", newErr(Denied, s.name, rel, why)
+		return nil, nil, "", newErr(Denied, s.name, rel, why)
 	}
 	if err := checkKind(s, rel, uint32(t.st.Mode), dir); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	f, err := openAt(t.dirfd, t.base, flags, rel)
 	if err != nil {
 		if err == unix.ELOOP {
-			return nil, "", newErr(Conflict, s.name, rel, "the path changed during the operation")
+			return nil, nil, "", newErr(Conflict, s.name, rel, "the path changed during the operation")
 		}
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	if err := checkOpened(s, rel, f, dir); err != nil {
+	fi, err := checkOpened(s, rel, f, dir)
+	if err != nil {
 		f.Close()
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	return f, t.rel, nil
+	return f, fi, t.rel, nil
 }
 
 func checkKind(s *opState, rel string, mode uint32, dir bool) error {
@@ -337,16 +340,16 @@ func checkKind(s *opState, rel string, mode uint32, dir bool) error {
 }
 
 // checkOpened verifies with fstat what was actually opened.
-func checkOpened(s *opState, rel string, f *os.File, dir bool) error {
+func checkOpened(s *opState, rel string, f *os.File, dir bool) (fs.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return newErr(Unsupported, s.name, rel, "")
+		return nil, newErr(Unsupported, s.name, rel, "")
 	}
-	return checkKind(s, rel, uint32(st.Mode), dir) //nolint:unconvert
+	return fi, checkKind(s, rel, uint32(st.Mode), dir) //nolint:unconvert
 }
 
 // File is the result of Read, ready to be sent to a client as JSON.
@@ -359,7 +362,9 @@ type File struct {
 	Etag  string    `json:"etag"`
 	Size  int64     `json:"size"`
 	Mtime time.Time `json:"mtime"`
-	// Data is the raw content, for callers inside the hub.
+	// Data is the raw content, for callers inside the hub. It shares
+	// memory with Content and possibly with the ContentCache: treat it as
+	// read-only.
 	Data []byte `json:"-"`
 }
 
@@ -403,25 +408,23 @@ func (r *Root) read(s *opState, p string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	fh, resolved, err := r.openForRead(s, rel, false)
+	fd, st, resolved, err := r.openRegular(s, rel)
 	if err != nil {
 		return nil, err
 	}
-	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > s.pol.maxSize {
-		return nil, newErr(TooLarge, s.name, rel, fmt.Sprintf("%d bytes, the limit is %d", fi.Size(), s.pol.maxSize))
+	defer syscall.Close(fd)
+	if st.Size > s.pol.maxSize {
+		return nil, newErr(TooLarge, s.name, rel, fmt.Sprintf("%d bytes, the limit is %d", st.Size, s.pol.maxSize))
 	}
 	var data []byte
+	var fi fs.FileInfo
 	cached := false
 	if r.opts.Cache != nil {
+		fi = &statInfo{name: path.Base(resolved), st: st}
 		data, cached = r.opts.Cache.Get(resolved, fi)
 	}
 	if !cached {
-		data, err = readAll(fh, fi.Size(), s.pol.maxSize)
+		data, err = readFD(fd, st.Size, s.pol.maxSize)
 		if err != nil {
 			if err == errTooLarge {
 				return nil, newErr(TooLarge, s.name, rel, "the file grew past the limit")
@@ -432,13 +435,123 @@ func (r *Root) read(s *opState, p string) (*File, error) {
 			r.opts.Cache.Put(resolved, fi, data)
 		}
 	}
-	out := &File{Path: rel, Etag: Etag(data), Size: int64(len(data)), Mtime: fi.ModTime().UTC(), Data: data}
+	out := &File{Path: rel, Etag: Etag(data), Size: int64(len(data)), Data: data,
+		Mtime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)).UTC()} //nolint:unconvert
 	if IsBinary(data) {
 		out.Encoding, out.Content = EncodingBase64, base64.StdEncoding.EncodeToString(data)
+	} else if len(data) > 0 {
+		// Content shares Data's memory: neither is ever modified (see the
+		// File and ContentCache docs), and a copy would double the cost
+		// of reading a file.
+		out.Encoding, out.Content = EncodingUTF8, unsafe.String(unsafe.SliceData(data), len(data))
 	} else {
-		out.Encoding, out.Content = EncodingUTF8, string(data)
+		out.Encoding = EncodingUTF8
 	}
 	return out, nil
+}
+
+// openRegular opens the regular file rel for reading and returns its
+// descriptor, its fstat and the symlink-free path it resolved to. Without
+// read patterns in the policy, the kernel resolves the path beneath the
+// root (openat2 RESOLVE_BENEATH) or, where that is missing, os.Root does;
+// with read patterns, walk resolves it so the policy sees the real target,
+// which is then opened with O_NOFOLLOW. Never blocks on FIFOs or devices:
+// O_NONBLOCK, and the kind is checked with fstat on the opened descriptor.
+func (r *Root) openRegular(s *opState, rel string) (int, syscall.Stat_t, string, error) {
+	const flags = syscall.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY | syscall.O_CLOEXEC
+	var st syscall.Stat_t
+	if !s.pol.hasReadPatterns() {
+		fd, ok, err := openBeneath(r.dirfd, rel, flags, false)
+		if err != nil {
+			return -1, st, "", err
+		}
+		if !ok {
+			f, err := r.root.OpenFile(rel, flags, 0)
+			if err != nil {
+				return -1, st, "", err
+			}
+			fd, err = syscall.Dup(int(f.Fd()))
+			f.Close()
+			if err != nil {
+				return -1, st, "", err
+			}
+		}
+		return fstatRegular(s, rel, fd, rel)
+	}
+	if why := s.pol.readDenied(rel, false); why != "" {
+		return -1, st, "", newErr(Denied, s.name, rel, why)
+	}
+	// Common case: no symlink on the way, so rel is the real path and
+	// the lexical check above was the policy check.
+	nfd, ok, err := openBeneath(r.dirfd, rel, flags, true)
+	if ok && err == nil {
+		return fstatRegular(s, rel, nfd, rel)
+	}
+	if ok && err != unix.ELOOP {
+		return -1, st, "", err
+	}
+	t, err := r.walk(s.name, rel, walkMode{followFinal: true})
+	if err != nil {
+		return -1, st, "", err
+	}
+	defer t.close()
+	if !t.exists {
+		return -1, st, "", newErr(NotFound, s.name, rel, "")
+	}
+	if why := s.pol.readDenied(t.rel, t.st.Mode&unix.S_IFMT == unix.S_IFDIR); why != "" {
+		return -1, st, "", newErr(Denied, s.name, rel, why)
+	}
+	if err := checkKind(s, rel, uint32(t.st.Mode), false); err != nil {
+		return -1, st, "", err
+	}
+	nfd, err = unix.Openat(t.dirfd, t.base, flags|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		if err == unix.ELOOP {
+			return -1, st, "", newErr(Conflict, s.name, rel, "the path changed during the operation")
+		}
+		return -1, st, "", err
+	}
+	return fstatRegular(s, rel, nfd, t.rel)
+}
+
+// fstatRegular checks that the opened fd is a regular file; it closes fd
+// when not.
+func fstatRegular(s *opState, rel string, fd int, resolved string) (int, syscall.Stat_t, string, error) {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return -1, st, "", err
+	}
+	if err := checkKind(s, rel, st.Mode, false); err != nil {
+		syscall.Close(fd)
+		return -1, st, "", err
+	}
+	return fd, st, resolved, nil
+}
+
+// readFD reads a file whose fstat size is hint, refusing more than limit
+// bytes even if the file grows while being read.
+func readFD(fd int, hint, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, hint+1)
+	for {
+		if int64(len(buf)) > limit {
+			return nil, errTooLarge
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
 }
 
 var errTooLarge = fmt.Errorf("too large")
@@ -468,8 +581,8 @@ func readAll(f io.Reader, hint, limit int64) ([]byte, error) {
 	}
 }
 
-// statInfo is fs.FileInfo of an open file, for hooks.
-func statInfo(f *os.File) fs.FileInfo {
+// fileInfoOf is fs.FileInfo of an open file, for hooks.
+func fileInfoOf(f *os.File) fs.FileInfo {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil

@@ -118,14 +118,15 @@ func (r *Root) search(s *opState, q SearchQuery, fn func(SearchResult) error) (*
 	}
 	var re *regexp.Regexp
 	var literal []byte
+	fold := false
 	if q.Pattern != "" {
-		if q.Literal && !q.IgnoreCase {
-			literal = []byte(q.Pattern)
+		expr := q.Pattern
+		if q.Literal {
+			expr = regexp.QuoteMeta(expr)
+		}
+		if lit, f, ok := literalOf(expr, q.IgnoreCase); ok {
+			literal, fold = []byte(lit), f
 		} else {
-			expr := q.Pattern
-			if q.Literal {
-				expr = regexp.QuoteMeta(expr)
-			}
 			flags := "(?m)"
 			if q.IgnoreCase {
 				flags = "(?mi)"
@@ -170,6 +171,23 @@ func (r *Root) search(s *opState, q SearchQuery, fn func(SearchResult) error) (*
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	sr := &searcher{r: r, s: s, q: q, re: re, literal: literal, limit: limit, fn: fn, cancel: cancel, ctx: ctx}
+	if fold {
+		sr.fold = newFoldFinder(literal)
+	}
+	if re != nil {
+		expr := q.Pattern
+		if q.Literal {
+			expr = regexp.QuoteMeta(expr)
+		}
+		if lit, f, ok := requiredLiteral(expr, q.IgnoreCase); ok {
+			if f {
+				ff := newFoldFinder(lit)
+				sr.prefilter = ff.index
+			} else {
+				sr.prefilter = func(data []byte, from int) int { return indexAt(data, from, lit) }
+			}
+		}
+	}
 	if !q.IncludeIgnored && r.ignore != nil {
 		sr.ignore = r.ignore
 		sr.loader, _ = r.ignore.(ignoreLoader)
@@ -212,13 +230,17 @@ type searcher struct {
 	q       SearchQuery
 	re      *regexp.Regexp
 	literal []byte
-	limit   int
-	fn      func(SearchResult) error
-	ctx     context.Context
-	cancel  context.CancelFunc
-	ignore  IgnoreMatcher
-	loader  ignoreLoader
-	entry   interface{ IgnoredEntry(string, bool) bool }
+	fold    *foldFinder // set for case-insensitive ASCII literals
+	// prefilter finds the lines worth running re on, when re requires a
+	// literal.
+	prefilter func(data []byte, from int) int
+	limit     int
+	fn        func(SearchResult) error
+	ctx       context.Context
+	cancel    context.CancelFunc
+	ignore    IgnoreMatcher
+	loader    ignoreLoader
+	entry     interface{ IgnoredEntry(string, bool) bool }
 
 	files, binary, large atomic.Int64
 
@@ -346,6 +368,7 @@ func (sr *searcher) emit(res SearchResult) bool {
 	return true
 }
 
+// searchFile searches one file; buf is the worker's reusable buffer.
 func (sr *searcher) searchFile(j fileJob, buf []byte) []byte {
 	fd, err := unix.Openat(j.dir.fd, j.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -388,12 +411,35 @@ func (sr *searcher) searchFile(j fileJob, buf []byte) []byte {
 	line, counted := 1, 0
 	for pos := 0; pos <= len(data); {
 		var ms int
-		if sr.literal != nil {
+		if sr.fold != nil {
+			if ms = sr.fold.index(data, pos); ms < 0 {
+				break
+			}
+		} else if sr.literal != nil {
 			i := bytes.Index(data[pos:], sr.literal)
 			if i < 0 {
 				break
 			}
 			ms = pos + i
+		} else if sr.prefilter != nil {
+			// Run the regexp only on lines that contain the literal it needs.
+			c := sr.prefilter(data, pos)
+			if c < 0 {
+				break
+			}
+			ls := bytes.LastIndexByte(data[:c], '\n') + 1
+			le := bytes.IndexByte(data[c:], '\n')
+			if le < 0 {
+				le = len(data)
+			} else {
+				le += c
+			}
+			loc := sr.re.FindIndex(data[ls:le])
+			if loc == nil {
+				pos = le + 1
+				continue
+			}
+			ms = ls + loc[0]
 		} else {
 			loc := sr.re.FindIndex(data[pos:])
 			if loc == nil {
@@ -416,6 +462,14 @@ func (sr *searcher) searchFile(j fileJob, buf []byte) []byte {
 		pos = le + 1
 	}
 	return buf
+}
+
+func indexAt(data []byte, from int, lit []byte) int {
+	i := bytes.Index(data[from:], lit)
+	if i < 0 {
+		return -1
+	}
+	return from + i
 }
 
 func lineText(b []byte) string {

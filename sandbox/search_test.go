@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -164,5 +166,71 @@ func TestAuditSymlinks(t *testing.T) {
 	}
 	if _, ok := got["ok"]; ok || rep.Symlinks != 8 {
 		t.Errorf("report %+v", rep)
+	}
+}
+
+func TestFoldFinder(t *testing.T) {
+	for _, tc := range []struct {
+		needle, text string
+		want         int
+	}{
+		{"needle", "a NeEdLe here", 2},
+		{"needle", "needl", -1},
+		{"needle", "xxNEEDLE", 2},
+		{"q_x", "Q_Xq_x", 0},
+		{"zz", "aZzZ", 1},
+		{"a(b", "xxA(B", 2},
+		{"ab", "", -1},
+	} {
+		f := newFoldFinder([]byte(tc.needle))
+		if got := f.index([]byte(tc.text), 0); got != tc.want {
+			t.Errorf("find %q in %q = %d, want %d", tc.needle, tc.text, got, tc.want)
+		}
+	}
+}
+
+// TestFoldFinderAgainstNaive compares the rare-byte finder with a plain
+// lowered search on random ASCII text.
+func TestFoldFinderAgainstNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	const alphabet = "aAbBcC_( "
+	gen := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return b
+	}
+	for range 20000 {
+		needle := lowerASCII(gen(1 + rng.IntN(4)))
+		text := gen(rng.IntN(40))
+		want := bytes.Index(lowerASCII(bytes.Clone(text)), needle)
+		for _, common := range []bool{false, true} {
+			f := newFoldFinder(needle)
+			f.common = common
+			if got := f.index(text, 0); got != want {
+				t.Fatalf("find %q in %q (common %v) = %d, want %d", needle, text, common, got, want)
+			}
+		}
+	}
+}
+
+func TestLiteralOf(t *testing.T) {
+	for _, tc := range []struct {
+		expr, lit string
+		ic, fold  bool
+		ok        bool
+	}{
+		{"NeedleHandler", "NeedleHandler", false, false, true},
+		{"NeedleHandler", "needlehandler", true, true, true},
+		{`a\.b`, "a.b", false, false, true},
+		{`a.b`, "", false, false, false},
+		{"straße", "", true, false, false}, // non-ASCII folding stays with regexp
+		{"straße", "straße", false, false, true},
+	} {
+		lit, fold, ok := literalOf(tc.expr, tc.ic)
+		if lit != tc.lit || fold != tc.fold || ok != tc.ok {
+			t.Errorf("literalOf(%q, %v) = %q %v %v", tc.expr, tc.ic, lit, fold, ok)
+		}
 	}
 }

@@ -249,7 +249,7 @@ func (r *Root) restore(s *opState, id, to string) (TrashEntry, error) {
 	}
 	if r.opts.Observer != nil {
 		if f, err := openAt(t.dirfd, t.base, os.O_RDONLY, t.rel); err == nil {
-			r.opts.Observer.Wrote(t.rel, statInfo(f))
+			r.opts.Observer.Wrote(t.rel, fileInfoOf(f))
 			f.Close()
 		}
 	}

@@ -4,9 +4,14 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
+
+// noOpenat2 is set once the kernel (or a seccomp filter) refused openat2;
+// reads then use os.Root. Tests set it to cover that path.
+var noOpenat2 atomic.Bool
 
 // maxSymlinkHops bounds symlink resolution like the kernel's MAXSYMLINKS.
 const maxSymlinkHops = 40

@@ -337,7 +337,7 @@ func (r *Root) mkdir(s *opState, p string, parents bool) (Entry, error) {
 	}
 	if r.opts.Observer != nil {
 		if f, err := openAt(t.dirfd, t.base, os.O_RDONLY|unix.O_DIRECTORY, t.rel); err == nil {
-			r.opts.Observer.Wrote(t.rel, statInfo(f))
+			r.opts.Observer.Wrote(t.rel, fileInfoOf(f))
 			f.Close()
 		}
 	}
