@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -24,7 +25,8 @@ func (s *Server) routes() http.Handler {
 		ErrorLog: slogPrinter{s.log},
 	}))
 	mux.HandleFunc("GET /lsp", s.serveLSP)
-	mux.HandleFunc("GET /login", s.login)
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("GET /", s.index)
 	return mux
 }
@@ -85,7 +87,9 @@ func (s *Server) serveLSP(w http.ResponseWriter, r *http.Request) {
 	ident, err := s.deps.Auth.Authenticate(r.Context(), ratelimit.AddrKey(r.RemoteAddr), cred)
 	if err != nil {
 		s.metrics.upgrades.WithLabelValues("unauthorized").Inc()
-		if errors.Is(err, ratelimit.ErrLimited) {
+		var retry *ratelimit.RetryError
+		if errors.As(err, &retry) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retry.RetryAfter.Seconds())+1))
 			http.Error(w, "too many failed attempts: try again later", http.StatusTooManyRequests)
 			return
 		}

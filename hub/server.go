@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sourcegraph/conc"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -49,6 +50,10 @@ type Server struct {
 	ready   atomic.Bool
 	nextID  atomic.Uint64
 
+	// background work (housekeeping) owned by the server, stopped by Shutdown
+	bg     conc.WaitGroup
+	stopBg context.CancelFunc
+
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	closing  bool
@@ -72,6 +77,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ln:       ln,
 		sessions: make(map[*session]struct{}),
 	}
+	bgCtx, stop := context.WithCancel(context.Background())
+	s.stopBg = stop
+	s.bg.Go(func() { s.housekeeping(bgCtx) })
 	s.methods = s.methodTable()
 	deps.Auth.OnRevoke(s.revoked)
 	s.upgrader = websocket.Upgrader{
@@ -125,9 +133,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
+	s.stopBg()
+	s.bg.Wait()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownGrace)
 	defer cancel()
 	err := s.httpSrv.Shutdown(ctx)
+	_ = s.ln.Close() // in case Serve never ran
 	for _, sess := range live {
 		sess.conn.Close(websocket.CloseGoingAway, "hub shutting down")
 	}
@@ -146,6 +157,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.log.Info("hub stopped")
 	return err
+}
+
+// housekeeping drops expired credentials and login codes every hour, so
+// the store does not keep what can never be used again.
+func (s *Server) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.deps.Auth.PruneExpired(ctx); err != nil {
+				s.log.Warn("prune expired credentials", "err", err)
+			} else if n > 0 {
+				s.log.Info("pruned expired credentials", "count", n)
+			}
+		}
+	}
 }
 
 // register adds a session, refusing it when the hub is shutting down.

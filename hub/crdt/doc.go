@@ -111,6 +111,7 @@ type Doc struct {
 	now       func() time.Time
 	undoGroup time.Duration
 	undo      map[string]*undoState
+	redone    []redoLink
 
 	track    bool     // collect changes (during Apply, Undo, Redo)
 	changes  []Change // changes collected so far

@@ -8,10 +8,21 @@ import (
 )
 
 // byteSource turns fuzz input into a random stream, so the fuzzer steers
-// which edits happen and in which order updates are delivered.
-type byteSource struct{ b []byte }
+// which edits happen and in which order updates are delivered. Once the
+// input is used up it continues with a PRNG (a constant stream would make
+// rand's rejection sampling loop forever).
+type byteSource struct {
+	b    []byte
+	tail *rand.PCG
+}
 
 func (s *byteSource) Uint64() uint64 {
+	if len(s.b) == 0 {
+		if s.tail == nil {
+			s.tail = rand.NewPCG(1, 2)
+		}
+		return s.tail.Uint64()
+	}
 	var buf [8]byte
 	n := copy(buf[:], s.b)
 	s.b = s.b[n:]
@@ -34,7 +45,7 @@ func FuzzConverge(f *testing.F) {
 			return
 		}
 		nrep := 2 + int(data[0]%3)
-		runConvergenceRand(t, rand.New(&byteSource{data[1:]}), 0, nrep, 20+len(data)/4)
+		runConvergenceRand(t, rand.New(&byteSource{b: data[1:]}), 0, nrep, 20+len(data)/4)
 	})
 }
 

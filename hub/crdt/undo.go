@@ -94,11 +94,13 @@ func (d *Doc) undoRedo(author string, redo bool) ([]byte, []Change, error) {
 		act := e.acts[i]
 		var back action
 		for _, sp := range act.dels {
-			d.deleteSpan(sp, &back.segs)
+			d.deleteFollowing(sp, &back.segs)
 		}
 		for _, sg := range act.segs {
 			if n := d.restore(sg, au, now.Unix()); n > 0 {
-				back.dels = append(back.dels, idSpan{d.me, d.agents[d.me].next - uint32(n), n})
+				to := d.agents[d.me].next - uint32(n)
+				back.dels = append(back.dels, idSpan{d.me, to, n})
+				d.linkRedone(redoLink{from: idSpan{sg.at.a, sg.at.s, n}, to: to})
 			}
 		}
 		inv.acts = append(inv.acts, back)
@@ -134,4 +136,46 @@ func (d *Doc) restore(sg segment, au uint32, t int64) int {
 		d.addChange(Change{Pos: d.visPos(placed) + placed.n - n, Insert: string(sg.text)}, n)
 	}
 	return n
+}
+
+// redoLink says that the characters of from were deleted and later restored
+// by an undo as our characters starting at seq to. Undo entries name the
+// original characters; following the links makes "undo the insert" also
+// remove a copy that an intermediate undo restored (as Yjs's redone
+// pointers do).
+type redoLink struct {
+	from idSpan
+	to   uint32
+}
+
+// maxLinks bounds the redo links kept (older undo history may then leave a
+// restored copy behind, which only affects very old undo steps).
+const maxLinks = 4096
+
+func (d *Doc) linkRedone(l redoLink) {
+	if len(d.redone) >= 2*maxLinks {
+		d.redone = append(d.redone[:0], d.redone[len(d.redone)-maxLinks:]...)
+	}
+	d.redone = append(d.redone, l)
+}
+
+// deleteFollowing deletes span and, transitively, every restored copy of
+// its characters.
+func (d *Doc) deleteFollowing(span idSpan, segs *[]segment) {
+	work := []idSpan{span}
+	for steps := 0; len(work) > 0 && steps < 1<<16; steps++ {
+		sp := work[len(work)-1]
+		work = work[:len(work)-1]
+		d.deleteSpan(sp, segs)
+		end := sp.s + uint32(sp.n)
+		for _, l := range d.redone {
+			f := l.from
+			fe := f.s + uint32(f.n)
+			if f.a != sp.a || fe <= sp.s || f.s >= end {
+				continue
+			}
+			lo, hi := max(f.s, sp.s), min(fe, end)
+			work = append(work, idSpan{d.me, l.to + (lo - f.s), int(hi - lo)})
+		}
+	}
 }
