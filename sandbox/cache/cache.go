@@ -151,14 +151,16 @@ type Project struct {
 	name string
 }
 
-// Get returns a copy of rel's content if it was stored for the same file
-// identity as info (size, mtime, ctime, inode, device) less than TTL ago.
-// A mismatching entry is dropped.
+// Get returns rel's content if it was stored for the same file identity as
+// info (size, mtime, ctime, inode, device) less than TTL ago. A mismatching
+// entry is dropped. As sandbox.ContentCache specifies, the slice is shared
+// and must not be modified.
 func (p *Project) Get(rel string, info fs.FileInfo) ([]byte, bool) {
 	return p.c.get(p.name, clean(rel), info)
 }
 
-// Put stores a copy of data as rel's content for the file identity in info.
+// Put stores data as rel's content for the file identity in info. The slice
+// is kept, not copied (sandbox.ContentCache: it must never be modified).
 // Files larger than MaxEntryBytes, and infos without a Unix stat, are not
 // stored.
 func (p *Project) Put(rel string, info fs.FileInfo, data []byte) {
@@ -258,7 +260,7 @@ func (c *Cache) get(project, rel string, info fs.FileInfo) ([]byte, bool) {
 		return nil, false
 	}
 	c.met.hit()
-	return append([]byte(nil), it.data...), true
+	return it.data, true
 }
 
 func (c *Cache) put(project, rel string, info fs.FileInfo, data []byte) {
@@ -266,7 +268,7 @@ func (c *Cache) put(project, rel string, info fs.FileInfo, data []byte) {
 	if !ok || rel == "" || int64(len(data)) > c.opts.MaxEntryBytes || int64(len(data)) != id.size {
 		return
 	}
-	it := &item{data: append([]byte(nil), data...), id: id, stored: c.opts.Now()}
+	it := &item{data: data, id: id, stored: c.opts.Now()}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	pt := c.parts[project]

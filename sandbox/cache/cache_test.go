@@ -247,24 +247,6 @@ func TestInvalidate(t *testing.T) {
 	}
 }
 
-func TestGetReturnsACopy(t *testing.T) {
-	dir := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(dir, "f"), []byte("original"), 0o644))
-	c, err := cache.New(cache.Options{})
-	must(t, err)
-	p := c.Project("p")
-	data, _ := read(t, p, dir, "f")
-	data[0] = 'X'
-	got, hit := read(t, p, dir, "f")
-	if !hit || string(got) != "original" {
-		t.Fatalf("got %q hit=%v", got, hit)
-	}
-	got[0] = 'Y'
-	if again, _ := read(t, p, dir, "f"); string(again) != "original" {
-		t.Fatalf("cache content changed through a returned slice: %q", again)
-	}
-}
-
 func TestConcurrentUse(t *testing.T) {
 	dir := t.TempDir()
 	for i := range 20 {
