@@ -374,7 +374,12 @@ func (e *Engine) projectConfig(ctx context.Context, project string) (provider.Co
 	if err := json.Unmarshal(b, &pc); err != nil {
 		return c, fmt.Errorf("decode ai config: %w", err)
 	}
-	return provider.Config{Provider: pc.Provider, Model: pc.Model, BaseURL: pc.BaseURL, CompletionModel: pc.CompletionModel, FIM: pc.FIM}, nil
+	return pc.config(), nil
+}
+
+func (pc ProjectConfig) config() provider.Config {
+	return provider.Config{Provider: pc.Provider, Model: pc.Model, BaseURL: pc.BaseURL, CompletionModel: pc.CompletionModel,
+		FIM: pc.FIM, FIMTemplate: pc.FIMTemplate, ContextWindow: pc.ContextWindow}
 }
 
 // ProjectConfig is what a project may override of the hub's provider
@@ -386,11 +391,13 @@ type ProjectConfig struct {
 	BaseURL         string `json:"baseURL,omitempty"`
 	CompletionModel string `json:"completionModel,omitempty"`
 	FIM             bool   `json:"fim,omitempty"`
+	FIMTemplate     string `json:"fimTemplate,omitempty"`
+	ContextWindow   int    `json:"contextWindow,omitempty"`
 }
 
 // SetProjectConfig stores a project's overrides (validated offline).
 func (e *Engine) SetProjectConfig(ctx context.Context, project string, pc ProjectConfig) error {
-	cfg := e.opts.Provider.Merge(provider.Config{Provider: pc.Provider, Model: pc.Model, BaseURL: pc.BaseURL, CompletionModel: pc.CompletionModel, FIM: pc.FIM})
+	cfg := e.opts.Provider.Merge(pc.config())
 	if _, err := provider.New(cfg); err != nil {
 		return err
 	}
@@ -404,5 +411,6 @@ func (e *Engine) SetProjectConfig(ctx context.Context, project string, pc Projec
 // GetProjectConfig returns a project's overrides.
 func (e *Engine) GetProjectConfig(ctx context.Context, project string) (ProjectConfig, error) {
 	c, err := e.projectConfig(ctx, project)
-	return ProjectConfig{Provider: c.Provider, Model: c.Model, BaseURL: c.BaseURL, CompletionModel: c.CompletionModel, FIM: c.FIM}, err
+	return ProjectConfig{Provider: c.Provider, Model: c.Model, BaseURL: c.BaseURL, CompletionModel: c.CompletionModel,
+		FIM: c.FIM, FIMTemplate: c.FIMTemplate, ContextWindow: c.ContextWindow}, err
 }

@@ -28,6 +28,11 @@ type Config struct {
 	// suffix (Ollama, vLLM, llama.cpp with code models). Without it inline
 	// completions are asked for through chat.
 	FIM bool
+	// FIMTemplate sends fill-in-the-middle as a raw prompt in the model's own
+	// FIM tokens, for servers that ignore the suffix parameter (llama.cpp,
+	// vLLM): a preset name (see FIMTemplates) or a template with {prefix}
+	// and {suffix}. It implies FIM.
+	FIMTemplate string
 	// ContextWindow is the model's context size in tokens when the hub's
 	// table does not know it or the server runs it smaller (Ollama's
 	// num_ctx); 0: from the table (RUBBERDUCK_AI_CONTEXT_WINDOW).
@@ -54,6 +59,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		CompletionModel: strings.TrimSpace(getenv("RUBBERDUCK_AI_COMPLETION_MODEL")),
 		FIM:             getenv("RUBBERDUCK_AI_FIM") == "1" || strings.EqualFold(getenv("RUBBERDUCK_AI_FIM"), "true"),
 		ContextWindow:   atoi(getenv("RUBBERDUCK_AI_CONTEXT_WINDOW")),
+		FIMTemplate:     strings.TrimSpace(getenv("RUBBERDUCK_AI_FIM_TEMPLATE")),
 	}
 }
 
@@ -85,6 +91,9 @@ func (c Config) Merge(o Config) Config {
 	}
 	if o.FIM {
 		c.FIM = true
+	}
+	if o.FIMTemplate != "" {
+		c.FIMTemplate = o.FIMTemplate
 	}
 	if o.ContextWindow > 0 {
 		c.ContextWindow = o.ContextWindow

@@ -43,3 +43,25 @@ func stripFences(s string) string {
 	t = strings.TrimSuffix(strings.TrimRight(t, "\n "), "```")
 	return strings.TrimRight(t, "\n")
 }
+
+// FIMTemplates are the fill-in-the-middle prompt formats of common code
+// models, by preset name.
+var FIMTemplates = map[string]string{
+	"qwen":      "<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>",
+	"starcoder": "<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>",
+	"codellama": "<PRE> {prefix} <SUF>{suffix} <MID>",
+	"deepseek":  "<｜fim▁begin｜>{prefix}<｜fim▁hole｜>{suffix}<｜fim▁end｜>",
+	"codestral": "[SUFFIX]{suffix}[PREFIX]{prefix}",
+}
+
+// fimStops end a raw FIM completion at the template's own markers.
+var fimStops = []string{"<|endoftext|>", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<fim_prefix>", "<EOT>", "<｜fim▁begin｜>"}
+
+// renderFIM fills a template (a preset name or a literal with {prefix} and
+// {suffix}).
+func renderFIM(tmpl, prefix, suffix string) string {
+	if t, ok := FIMTemplates[tmpl]; ok {
+		tmpl = t
+	}
+	return strings.NewReplacer("{prefix}", prefix, "{suffix}", suffix).Replace(tmpl)
+}

@@ -150,7 +150,7 @@ func (p *OpenAI) Complete(ctx context.Context, req FIMRequest) (string, Usage, e
 	if model == "" {
 		model = p.cfg.Model
 	}
-	if !p.cfg.FIM {
+	if !p.cfg.FIM && p.cfg.FIMTemplate == "" {
 		return chatFIM(ctx, p, model, req)
 	}
 	params := openai.CompletionNewParams{
@@ -158,11 +158,21 @@ func (p *OpenAI) Complete(ctx context.Context, req FIMRequest) (string, Usage, e
 		Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String(req.Prefix)},
 		Suffix: openai.String(req.Suffix),
 	}
+	stop := req.Stop
+	if p.cfg.FIMTemplate != "" {
+		params.Prompt.OfString = openai.String(renderFIM(p.cfg.FIMTemplate, req.Prefix, req.Suffix))
+		params.Suffix = openai.CompletionNewParams{}.Suffix
+		stop = append(append([]string(nil), stop...), fimStops...)
+	}
 	if req.MaxTokens > 0 {
 		params.MaxTokens = openai.Int(int64(req.MaxTokens))
 	}
-	if len(req.Stop) > 0 {
-		params.Stop = openai.CompletionNewParamsStopUnion{OfStringArray: req.Stop}
+	if len(stop) > 0 {
+		// OpenAI accepts at most 4 stop sequences; local servers more.
+		if p.official() && len(stop) > 4 {
+			stop = stop[:4]
+		}
+		params.Stop = openai.CompletionNewParamsStopUnion{OfStringArray: stop}
 	}
 	out, err := p.client.Completions.New(ctx, params)
 	if err != nil {

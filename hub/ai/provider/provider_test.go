@@ -273,3 +273,17 @@ func TestFIM(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestFIMTemplateForServersWithoutSuffix(t *testing.T) {
+	o := aitest.NewOpenAI()
+	defer o.Close()
+	o.Enqueue(aitest.Reply{Completion: "a + b"})
+	p, _ := provider.New(provider.Config{Provider: "openai", Model: "qwen2.5-coder", BaseURL: o.BaseURL(), FIMTemplate: "qwen"})
+	if _, _, err := p.Complete(context.Background(), provider.FIMRequest{Prefix: "return ", Suffix: "\n}"}); err != nil {
+		t.Fatal(err)
+	}
+	body := o.Requests()[0].Body
+	if body["prompt"] != "<|fim_prefix|>return <|fim_suffix|>\n}<|fim_middle|>" || body["suffix"] != nil {
+		t.Errorf("raw FIM body = %v", body)
+	}
+}
