@@ -410,7 +410,7 @@ func (sr *searcher) searchFile(j fileJob, buf []byte) []byte {
 	rel := joinRel(splitRel(j.dir.rel), j.name)
 	line, counted := 1, 0
 	for pos := 0; pos <= len(data); {
-		var ms int
+		ms, me := 0, 0 // me is only set by the whole-buffer regexp path
 		if sr.fold != nil {
 			if ms = sr.fold.index(data, pos); ms < 0 {
 				break
@@ -445,7 +445,7 @@ func (sr *searcher) searchFile(j fileJob, buf []byte) []byte {
 			if loc == nil {
 				break
 			}
-			ms = pos + loc[0]
+			ms, me = pos+loc[0], pos+loc[1]
 		}
 		ls := bytes.LastIndexByte(data[:ms], '\n') + 1
 		le := bytes.IndexByte(data[ms:], '\n')
@@ -453,6 +453,16 @@ func (sr *searcher) searchFile(j fileJob, buf []byte) []byte {
 			le = len(data)
 		} else {
 			le += ms
+		}
+		if me > le {
+			// The match runs past the end of its line; results are per
+			// line, so the line counts only if the pattern matches inside it.
+			loc := sr.re.FindIndex(data[ls:le])
+			if loc == nil {
+				pos = le + 1
+				continue
+			}
+			ms = ls + loc[0]
 		}
 		line += bytes.Count(data[counted:ls], []byte{'\n'})
 		counted = ls

@@ -234,3 +234,19 @@ func TestLiteralOf(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchIsLineOriented(t *testing.T) {
+	w := newWorld(t)
+	must(t, os.WriteFile(filepath.Join(w.p1, "two.txt"), []byte("alpha\nbeta x\nalpha beta\n"), 0o644))
+	r := openTest(t, w.p1, DefaultPolicy(), Options{})
+	got, _ := collect(t, r, SearchQuery{Pattern: `alpha\s+beta`})
+	if strings.Join(got, "|") != "two.txt:3:1:alpha beta" {
+		t.Fatalf("got %v", got)
+	}
+	// Without a required literal the regexp runs over the whole buffer;
+	// results must still be per line.
+	got, _ = collect(t, r, SearchQuery{Pattern: `a\s+b`})
+	if strings.Join(got, "|") != "two.txt:3:5:alpha beta" {
+		t.Fatalf("got %v", got)
+	}
+}
