@@ -325,25 +325,31 @@ func (e *Engine) startAnswer(ctx context.Context, ask *record, regenerates strin
 		e.notifyMessage(ctx, &reply.Message)
 		return reply.ID, nil
 	}
+	if err := e.save(ctx, reply); err != nil {
+		return "", err
+	}
+	e.notifyMessage(ctx, &reply.Message)
+	// Registering the run and starting its goroutine happen under the lock
+	// Close takes, so no goroutine starts after Close began waiting.
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		return "", ErrClosed
+		reply.Status, reply.Error = StatusCancelled, "Stopped: the hub is shutting down."
+		if err := e.save(ctx, reply); err != nil {
+			return "", err
+		}
+		e.notifyMessage(ctx, &reply.Message)
+		return reply.ID, ErrClosed
 	}
 	rctx, cancel := context.WithCancel(e.ctx)
 	r := &run{id: reply.ID, askID: ask.ID, project: ask.Project, cancel: cancel, done: make(chan struct{})}
 	e.runs[reply.ID] = r
 	e.byAsk[ask.ID] = r
-	e.mu.Unlock()
-	if err := e.save(ctx, reply); err != nil {
-		e.finishRun(r)
-		return "", err
-	}
-	e.notifyMessage(ctx, &reply.Message)
 	e.wg.Go(func() {
 		defer e.finishRun(r)
 		e.generate(rctx, r, ask, reply)
 	})
+	e.mu.Unlock()
 	return reply.ID, nil
 }
 
