@@ -462,7 +462,18 @@ func (w *Watcher) handle(ev fsnotify.Event) error {
 	_, known := w.snap.get(rel)
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 		if _, watched := w.watched[rel]; watched {
-			w.unwatchBelow(rel)
+			if ev.Has(fsnotify.Rename) {
+				// A moved directory keeps its watches (and those below it)
+				// under the old names: drop them; the new name is walked
+				// afresh when its Create arrives.
+				w.unwatchBelow(rel)
+			} else {
+				// A directory can only be removed once empty, and the
+				// kernel drops its watch itself.
+				_ = w.fsw.Remove(w.abs(rel))
+				delete(w.watched, rel)
+				w.watches.Store(int64(len(w.watched)))
+			}
 		}
 		if known || w.pending[rel] != nil {
 			w.mark(rel, false)
@@ -873,7 +884,7 @@ func (w *Watcher) apply(changes []change, resync bool) {
 	for _, c := range out {
 		if c.kind == KindDeleted {
 			w.snap.remove(c.rel)
-			if c.dir {
+			if c.dir && !w.ancestorIn(c.rel, goneSet) {
 				w.unwatchBelow(c.rel)
 			}
 		}
