@@ -387,7 +387,6 @@ func (p *proxy) flushEdit(d *document) {
 	}
 	version := pe.base
 	params := lsp.ApplyWorkspaceEditParams{
-		Label: "RubberDuck",
 		Edit: lsp.WorkspaceEdit{DocumentChanges: []lsp.TextDocumentEdit{{
 			TextDocument: lsp.OptionalVersionedTextDocumentIdentifier{
 				TextDocumentIdentifier: lsp.TextDocumentIdentifier{URI: d.uri},

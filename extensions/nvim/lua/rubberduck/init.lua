@@ -1,0 +1,218 @@
+-- RubberDuck for Neovim: starts `rubberduck lsp` for the buffers of a
+-- shared project, keeps didChange undebounced, and shows other people's
+-- cursors. Works on Neovim 0.7 (vim.lsp.start_client) and 0.8+ (vim.lsp.start).
+local M = {}
+
+local api = vim.api
+local uv = vim.loop
+
+M.config = {
+  cmd = 'rubberduck',        -- the rubberduck binary
+  hub = os.getenv('RUBBERDUCK_HUB') or 'ws://127.0.0.1:7777/lsp',
+  project = os.getenv('RUBBERDUCK_PROJECT'),
+  token_file = nil,          -- else RUBBERDUCK_TOKEN is passed through the environment
+  root = nil,                -- project folder on this machine (default: cwd)
+  log_file = nil,            -- where the proxy logs (default: its stderr, which Neovim discards)
+  name = os.getenv('USER'),
+  cursors = true,            -- show other people's cursors
+}
+
+M.client_id = nil
+M.status = 'stopped'
+local ns = api.nvim_create_namespace('rubberduck_cursors')
+local marks = {}   -- person session -> { bufnr, id }
+local hl_made = {}
+
+local function has_start() return vim.lsp.start ~= nil end
+
+local function in_root(fname)
+  local root = M.config.root
+  if fname == '' then return false end
+  fname = vim.fn.fnamemodify(fname, ':p')
+  return fname:sub(1, #root + 1) == root .. '/'
+end
+
+local function encoding()
+  local c = M.client_id and vim.lsp.get_client_by_id(M.client_id)
+  return (c and c.offset_encoding) or 'utf-16'
+end
+
+-- Column conversion between the negotiated encoding and Neovim's bytes.
+local function to_byte(line, character)
+  local enc = encoding()
+  if enc == 'utf-8' then return math.min(character, #line) end
+  local ok, col = pcall(vim.str_byteindex, line, character, enc == 'utf-16')
+  if ok then return col end
+  return #line
+end
+
+local function from_byte(line, col)
+  local enc = encoding()
+  if enc == 'utf-8' then return col end
+  local ok, u32, u16 = pcall(vim.str_utfindex, line, math.min(col, #line))
+  if not ok then return col end
+  if enc == 'utf-16' then return u16 end
+  return u32
+end
+
+local function hl_for(color)
+  color = color or '#e5534b'
+  local name = 'RubberDuckCursor' .. color:gsub('#', '')
+  if not hl_made[name] then
+    api.nvim_set_hl(0, name, { bg = color, fg = '#ffffff' })
+    api.nvim_set_hl(0, name .. 'Label', { fg = color, italic = true })
+    hl_made[name] = true
+  end
+  return name
+end
+
+-- $/rubberduck/cursor from the proxy: someone else's selections.
+local function on_cursor(_, params)
+  if not M.config.cursors or not params or not params.person then return end
+  local key = params.person.session or params.person.id
+  local old = marks[key]
+  if old and api.nvim_buf_is_valid(old.bufnr) then
+    pcall(api.nvim_buf_del_extmark, old.bufnr, ns, old.id)
+  end
+  marks[key] = nil
+  if not params.uri or not params.selections or #params.selections == 0 then return end
+  local bufnr = vim.uri_to_bufnr(params.uri)
+  if not api.nvim_buf_is_loaded(bufnr) then return end
+  local head = params.selections[1].head
+  local count = api.nvim_buf_line_count(bufnr)
+  local row = math.min(head.line, count - 1)
+  local text = api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+  local col = to_byte(text, head.character)
+  local hl = hl_for(params.person.color)
+  local opts = {
+    virt_text = { { ' ' .. (params.person.name or '?'), hl .. 'Label' } },
+    virt_text_pos = 'eol',
+    hl_mode = 'combine',
+  }
+  if col < #text then
+    opts.end_col = col + 1
+    opts.hl_group = hl
+  end
+  local ok, id = pcall(api.nvim_buf_set_extmark, bufnr, ns, row, col, opts)
+  if ok then marks[key] = { bufnr = bufnr, id = id } end
+end
+
+local function on_presence(_, params)
+  if params and params.event == 'leave' and params.person then
+    on_cursor(nil, { person = params.person, selections = {} })
+  end
+end
+
+local function on_status(_, params)
+  if params and params.state then
+    M.status = params.state
+    vim.g.rubberduck_status = params.state
+  end
+end
+
+-- A versioned edit for a buffer that moved on is refused with
+-- applied=false instead of Neovim's "Buffer newer than edits" message and
+-- applied=true; the proxy re-sends it transformed either way.
+local function on_apply_edit(_, params, ctx)
+  if not params then return end
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  for _, change in ipairs(params.edit.documentChanges or {}) do
+    local td = change.textDocument
+    if td and td.version and td.version ~= vim.NIL then
+      local bufnr = vim.uri_to_bufnr(td.uri)
+      local have = vim.lsp.util.buf_versions[bufnr]
+      if have and have > td.version then
+        return { applied = false, failureReason = 'buffer changed' }
+      end
+    end
+  end
+  local ok, err = pcall(vim.lsp.util.apply_workspace_edit, params.edit, client.offset_encoding)
+  return { applied = ok, failureReason = (not ok) and tostring(err) or nil }
+end
+
+local function capabilities()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  caps.general = caps.general or {}
+  caps.general.positionEncodings = { 'utf-8', 'utf-16' }
+  caps.offsetEncoding = { 'utf-8', 'utf-16' } -- Neovim 0.7 reads the answer in on_init
+  return caps
+end
+
+function M.client_config()
+  local c = M.config
+  local cmd = { c.cmd, 'lsp', '--hub', c.hub, '--project', c.project, '--root', c.root, '--client', 'nvim' }
+  if c.token_file then vim.list_extend(cmd, { '--token-file', c.token_file }) end
+  if c.log_file then vim.list_extend(cmd, { '--log-file', c.log_file }) end
+  return {
+    name = 'rubberduck',
+    cmd = cmd,
+    root_dir = c.root,
+    workspace_folders = { { uri = vim.uri_from_fname(c.root), name = c.project } },
+    flags = { debounce_text_changes = 0, allow_incremental_sync = true },
+    capabilities = capabilities(),
+    handlers = {
+      ['$/rubberduck/cursor'] = on_cursor,
+      ['$/rubberduck/presence'] = on_presence,
+      ['$/rubberduck/status'] = on_status,
+      ['workspace/applyEdit'] = on_apply_edit,
+    },
+    on_init = function(client, result)
+      local enc = result.offsetEncoding or (result.capabilities and result.capabilities.positionEncoding)
+      if enc then client.offset_encoding = enc end
+    end,
+    on_exit = function() M.client_id = nil; M.status = 'stopped' end,
+  }
+end
+
+-- attach starts the proxy if needed and attaches bufnr to it.
+function M.attach(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  if not in_root(api.nvim_buf_get_name(bufnr)) or vim.bo[bufnr].buftype ~= '' then return end
+  if has_start() then
+    M.client_id = vim.lsp.start(M.client_config(), { bufnr = bufnr })
+    return
+  end
+  if not M.client_id or vim.lsp.client_is_stopped(M.client_id) then
+    M.client_id = vim.lsp.start_client(M.client_config())
+  end
+  if M.client_id then vim.lsp.buf_attach_client(bufnr, M.client_id) end
+end
+
+-- send_cursor tells the others where the cursor of the current buffer is.
+function M.send_cursor()
+  local client = M.client_id and vim.lsp.get_client_by_id(M.client_id)
+  if not client then return end
+  local bufnr = api.nvim_get_current_buf()
+  if not vim.lsp.buf_is_attached(bufnr, M.client_id) then return end
+  local pos = api.nvim_win_get_cursor(0)
+  local row, col = pos[1] - 1, pos[2]
+  local line = api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+  local p = { line = row, character = from_byte(line, col) }
+  client.notify('$/rubberduck/cursor', {
+    uri = vim.uri_from_bufnr(bufnr),
+    selections = { { anchor = p, head = p } },
+  })
+end
+
+function M.setup(opts)
+  M.config = vim.tbl_extend('force', M.config, opts or {})
+  if not M.config.project then
+    vim.notify('rubberduck: set project (setup{project=...} or RUBBERDUCK_PROJECT)', vim.log.levels.ERROR)
+    return
+  end
+  M.config.root = vim.fn.fnamemodify(M.config.root or vim.fn.getcwd(), ':p'):gsub('/$', '')
+  local group = api.nvim_create_augroup('rubberduck', { clear = true })
+  api.nvim_create_autocmd({ 'BufReadPost', 'BufNewFile' }, {
+    group = group,
+    callback = function(a) M.attach(a.buf) end,
+  })
+  api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI' }, {
+    group = group,
+    callback = function() M.send_cursor() end,
+  })
+  for _, b in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(b) then M.attach(b) end
+  end
+end
+
+return M
