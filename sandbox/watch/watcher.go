@@ -124,6 +124,8 @@ type Watcher struct {
 	lastAt   time.Time
 	overflow bool
 	ignDirs  map[string]struct{} // directories whose .gitignore changed
+	tmpMoved bool                // the previous event moved a sandbox temp file away...
+	tmpDir   string              // ...from this directory
 	seq      uint64
 	limitHit bool
 
@@ -308,6 +310,7 @@ func (w *Watcher) run() error {
 	w.firstAt = time.Time{}
 	w.overflow = false
 	w.ignDirs = make(map[string]struct{})
+	w.tmpMoved = false
 	w.limitHit = false
 	defer func() {
 		w.rootPtr.Store(nil)
@@ -452,7 +455,18 @@ func (w *Watcher) handle(ev fsnotify.Event) error {
 		return nil
 	}
 	dir, name := split(rel)
+	// The sandbox saves by writing a temp file and renaming it over the
+	// target, then fsyncs the directory and only then calls Wrote, which
+	// can be after the quiet window. inotify queues a rename's two halves
+	// back to back (Rename of the temp name, then Create of the target), so
+	// a Create right after a temp file left the same directory is the hub's
+	// own save: remember its stat as if Wrote had been called.
+	fromTmp := w.tmpMoved && w.tmpDir == dir && ev.Has(fsnotify.Create)
+	w.tmpMoved = false
 	if strings.HasPrefix(name, tempPrefix) {
+		if ev.Has(fsnotify.Rename) {
+			w.tmpMoved, w.tmpDir = true, dir
+		}
 		return nil
 	}
 	if name == ignore.FileName {
@@ -491,6 +505,9 @@ func (w *Watcher) handle(ev fsnotify.Event) error {
 		}
 		if !known && w.ign.IgnoredEntry(rel, fi.IsDir()) {
 			return nil
+		}
+		if fromTmp && fi.Mode().IsRegular() {
+			w.expectSet(rel, expectation{kind: expWrote, e: entryFromInfo(fi)})
 		}
 		w.mark(rel, false)
 		if fi.IsDir() {

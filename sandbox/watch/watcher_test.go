@@ -493,6 +493,27 @@ func TestOwnWritesAreNotReportedBack(t *testing.T) {
 	}, rec.dump)
 }
 
+func TestOwnAtomicWriteIsRecognisedBeforeWroteArrives(t *testing.T) {
+	// The sandbox fsyncs the directory after its rename and only then calls
+	// Wrote, which on a slow disk is after the quiet window.
+	dir := t.TempDir()
+	mkTree(t, dir, map[string]string{"slow.txt": "v1"})
+	w, rec := start(t, dir, testConfig())
+	fi := writeAtomic(t, dir, "slow.txt", "v2 from the hub")
+	settle(t, dir, rec)
+	w.Wrote("slow.txt", fi)
+	for _, e := range rec.events() {
+		if e.Path == "slow.txt" {
+			t.Errorf("own write reported: %+v", e)
+		}
+	}
+	// Another tool writing afterwards is reported.
+	writeFile(t, dir, "slow.txt", "v3 from another tool")
+	eventually(t, 10*time.Second, func() bool {
+		return rec.has(watch.Event{Path: "slow.txt", Kind: watch.KindModified})
+	}, rec.dump)
+}
+
 // fakeDocs is an OpenDocuments that records what it is handed.
 type fakeDocs struct {
 	open map[string]bool
