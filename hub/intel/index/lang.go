@@ -112,6 +112,9 @@ type spec struct {
 	imports map[string]string
 	// identKinds are the kinds a binder's identifiers may have.
 	identKinds map[string]bool
+	// members: node kind -> field naming a member (Python's obj.attr):
+	// that identifier never resolves to a local.
+	members map[string]string
 }
 
 func set(xs ...string) map[string]bool {
@@ -198,6 +201,7 @@ func initSpecs() {
 		"parameters": "", "lambda_parameters": "", "assignment": "left", "augmented_assignment": "left",
 		"for_statement": "left", "for_in_clause": "left", "as_pattern_target": "", "named_expression": "name",
 	}
+	py.members = map[string]string{"attribute": "attribute", "keyword_argument": "name"}
 	py.imports = map[string]string{"import_statement": "name", "import_from_statement": "module_name"}
 	specs[Python] = py
 
