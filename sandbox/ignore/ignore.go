@@ -52,7 +52,16 @@ type Matcher struct {
 	// dirs maps a directory ("" for the root) to the patterns of its
 	// .gitignore. Only directories whose .gitignore has patterns appear.
 	dirs map[string][]gitignore.Pattern
+
+	// dirMemo remembers whether a directory is ignored (its ancestors
+	// included), so Ignored on a deep path costs one match, not one per
+	// level. Cleared whenever patterns change.
+	memoMu  sync.Mutex
+	dirMemo map[string]bool
 }
+
+// memoLimit bounds dirMemo; past it the memo starts over.
+const memoLimit = 1 << 16
 
 // New returns a Matcher for the tree in fsys (pass an os.Root's FS() so that
 // reading .gitignore files cannot escape the project through a symlink).
@@ -94,6 +103,7 @@ func (m *Matcher) Load(dir string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.clearMemo()
 	if len(ps) == 0 {
 		delete(m.dirs, dir)
 	} else {
@@ -108,6 +118,7 @@ func (m *Matcher) Forget(dir string) {
 	dir = clean(dir)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.clearMemo()
 	for d := range m.dirs {
 		if d == dir || dir == "" || strings.HasPrefix(d, dir+"/") {
 			delete(m.dirs, d)
@@ -148,12 +159,37 @@ func (m *Matcher) Ignored(rel string, isDir bool) bool {
 	parts := strings.Split(rel, "/")
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for i := 1; i < len(parts); i++ {
-		if m.match(parts[:i], true) {
-			return true
-		}
+	if len(parts) > 1 && m.dirIgnored(parts[:len(parts)-1]) {
+		return true
 	}
 	return m.match(parts, isDir)
+}
+
+// dirIgnored reports whether the directory parts (or one above it) is
+// ignored, memoised. The caller holds m.mu for reading.
+func (m *Matcher) dirIgnored(parts []string) bool {
+	key := strings.Join(parts, "/")
+	m.memoMu.Lock()
+	v, ok := m.dirMemo[key]
+	m.memoMu.Unlock()
+	if ok {
+		return v
+	}
+	v = (len(parts) > 1 && m.dirIgnored(parts[:len(parts)-1])) || m.match(parts, true)
+	m.memoMu.Lock()
+	if m.dirMemo == nil || len(m.dirMemo) >= memoLimit {
+		m.dirMemo = make(map[string]bool)
+	}
+	m.dirMemo[key] = v
+	m.memoMu.Unlock()
+	return v
+}
+
+// clearMemo forgets memoised directory results; the caller holds m.mu.
+func (m *Matcher) clearMemo() {
+	m.memoMu.Lock()
+	m.dirMemo = nil
+	m.memoMu.Unlock()
 }
 
 // IgnoredEntry is Ignored for callers that walk the tree top-down and never

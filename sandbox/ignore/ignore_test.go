@@ -261,6 +261,21 @@ func TestLoadAndForgetFollowChanges(t *testing.T) {
 		t.Fatal("still ignored after Forget")
 	}
 
+	// A directory that becomes ignored takes everything below with it,
+	// even though its earlier "not ignored" answer was remembered.
+	if m.Ignored("a/deeper/file", false) {
+		t.Fatal("ignored before the root rule")
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("a/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Load(""); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Ignored("a/deeper/file", false) {
+		t.Fatal("not ignored after the root .gitignore changed")
+	}
+
 	// Loading a directory that does not exist (or is a file) is not an error.
 	if err := m.Load("missing/dir"); err != nil {
 		t.Fatal(err)
@@ -345,5 +360,26 @@ func BenchmarkIgnoredEntry(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.IgnoredEntry("src/pkg/module/file.go", false)
+	}
+}
+
+func BenchmarkIgnored(b *testing.B) {
+	dir := b.TempDir()
+	gi := "*.log\nnode_modules/\n/dist/\n**/gen/**\n!important.log\nbuild/*\n"
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte(gi), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	m, err := ignore.New(r.FS(), []string{"vendor/"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Ignored("src/pkg/module/sub/file.go", false)
 	}
 }
