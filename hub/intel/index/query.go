@@ -141,7 +141,9 @@ func (ix *Index) Definition(ctx context.Context, rel string, p Pos) ([]Location,
 	}
 	locs := ix.Defs(t.name)
 	dir := path.Dir(rel)
-	sort.SliceStable(locs, func(i, j int) bool { return closeness(locs[i].File.Path, rel, dir) < closeness(locs[j].File.Path, rel, dir) })
+	sort.SliceStable(locs, func(i, j int) bool {
+		return closeness(locs[i].File.Path, rel, dir) < closeness(locs[j].File.Path, rel, dir)
+	})
 	out := make([]Location, 0, len(locs))
 	for _, l := range locs {
 		out = append(out, Location{Path: l.File.Path, Span: l.Symbol().Sel})
