@@ -1,5 +1,10 @@
 package crdt
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Apply merges an update from another replica (or a snapshot) into this one
 // and returns the text changes it caused, in order, each relative to the
 // text after the previous one. Updates may arrive in any order and any
@@ -9,6 +14,10 @@ package crdt
 // Malformed bytes return an error wrapping ErrMalformed and leave the
 // document unchanged.
 func (d *Doc) Apply(update []byte) ([]Change, error) {
+	return d.apply(update, true)
+}
+
+func (d *Doc) apply(update []byte, wantChanges bool) ([]Change, error) {
 	u, err := decodeUpdate(update)
 	if err != nil {
 		return nil, err
@@ -38,6 +47,22 @@ func (d *Doc) Apply(update []byte) ([]Change, error) {
 		u.dels[i].a = amap[u.dels[i].a]
 	}
 
+	if u.docOrder {
+		if d.pristine() {
+			d.adopt(u)
+			if d.vis > 0 && wantChanges {
+				return []Change{{Insert: d.Text()}}, nil
+			}
+			return nil, nil
+		}
+		// merge a snapshot into existing state: integrate in seq order
+		slices.SortStableFunc(u.runs, func(x, y run) int {
+			if c := cmp.Compare(x.a, y.a); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.s, y.s)
+		})
+	}
 	// Into an empty text, the changes are simply the final text: skip
 	// per-run position bookkeeping (this makes Load and first sync cheap).
 	empty := d.vis == 0
@@ -60,10 +85,69 @@ func (d *Doc) Apply(update []byte) ([]Change, error) {
 	}
 	d.txDels = d.txDels[:0]
 	changes := d.takeChanges()
-	if empty && d.vis > 0 {
+	if empty && d.vis > 0 && wantChanges {
 		changes = []Change{{Insert: d.Text()}}
 	}
 	return changes, nil
+}
+
+// pristine reports whether nothing was ever integrated or received.
+func (d *Doc) pristine() bool {
+	return len(d.blocks) == 1 && len(d.blocks[0].items) == 0 && len(d.pending) == 0 && len(d.pendingDel) == 0
+}
+
+// adopt loads a validated document-order snapshot into a pristine Doc:
+// items are laid out in the given order and indexed, with no integration.
+func (d *Doc) adopt(u *update) {
+	slab := make([]item, len(u.runs))
+	const fill = maxBlock * 3 / 4 // leave room to grow without splitting at once
+	d.blocks = d.blocks[:0]
+	var b *block
+	for i := range u.runs {
+		x := &u.runs[i]
+		it := &slab[i]
+		*it = item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r, text: x.text, del: x.del}
+		if x.del {
+			it.text = nil
+		}
+		if b == nil || len(b.items) == fill {
+			b = &block{items: make([]*item, 0, maxBlock+1), idx: len(d.blocks)}
+			d.blocks = append(d.blocks, b)
+		}
+		b.items = append(b.items, it)
+		it.blk = b
+		if !it.del {
+			b.vis += it.n
+			d.vis += it.n
+		}
+	}
+	if len(d.blocks) == 0 {
+		d.blocks = append(d.blocks, &block{items: make([]*item, 0, 8)})
+	}
+	d.cur = cursor{}
+	// per-agent index and attribution, in seq order
+	for _, o := range u.byAgent {
+		if len(o) == 0 {
+			continue
+		}
+		ag := d.agents[slab[o[0]].a]
+		f := make([]*item, len(o))
+		for k, i := range o {
+			f[k] = &slab[i]
+			s := slab[i].s
+			for _, p := range u.runs[i].attr {
+				ag.addAttr(s, p.author, p.t, false)
+				s += uint32(p.n)
+			}
+		}
+		for len(f) > 0 {
+			k := min(len(f), maxChunk/2)
+			ag.frags = append(ag.frags, f[:k:k])
+			f = f[k:]
+		}
+		last := ag.frags[len(ag.frags)-1]
+		ag.next = last[len(last)-1].s + uint32(last[len(last)-1].n)
+	}
 }
 
 // PendingLen reports how many received runs and deletions still wait for

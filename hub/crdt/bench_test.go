@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"syscall"
 	"testing"
 )
 
@@ -32,10 +33,12 @@ func benchTrace(b *testing.B, path string) {
 	var upd int
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		d, upd = replaySequential(b, tr)
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	if d.Text() != tr.EndContent {
 		b.Fatalf("final text differs from endContent")
 	}
@@ -48,6 +51,17 @@ func benchTrace(b *testing.B, path string) {
 	b.ReportMetric(float64(liveHeap()-h0), "heapBytes")
 	runtime.KeepAlive(d)
 	runtime.KeepAlive(tr)
+}
+
+// cpuTime returns the process's user+system CPU time in ns. On a shared
+// machine wall time swings with other load; CPU time (GC threads included)
+// is the steadier figure to compare with Yjs's process.cpuUsage().
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 func liveHeap() int64 {
@@ -94,12 +108,14 @@ func BenchmarkLoadSnapshot100k(b *testing.B) {
 	snap := src.EncodeState()
 	b.ReportMetric(float64(len(snap)), "snapBytes")
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		d, err := Load(2, snap)
 		if err != nil || d.Len() != src.Len() {
 			b.Fatalf("load: %v", err)
 		}
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkMergeRemote10k applies one remote update holding 10,000 edits
@@ -170,10 +186,12 @@ func BenchmarkLoadTraceSnapshot(b *testing.B) {
 	snap := src.EncodeState()
 	b.ReportMetric(float64(len(snap)), "snapBytes")
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		d, err := Load(2, snap)
 		if err != nil || d.Len() != src.Len() {
 			b.Fatalf("load: %v", err)
 		}
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }

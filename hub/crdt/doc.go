@@ -142,7 +142,7 @@ func New(id ReplicaID, opts ...Option) *Doc {
 // bytes of [Doc.EncodeState] or any update).
 func Load(id ReplicaID, snapshot []byte, opts ...Option) (*Doc, error) {
 	d := New(id, opts...)
-	if _, err := d.Apply(snapshot); err != nil {
+	if _, err := d.apply(snapshot, false); err != nil {
 		return nil, err
 	}
 	return d, nil

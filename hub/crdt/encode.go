@@ -29,6 +29,10 @@ import (
 // Runs of one group cover consecutive sequence numbers, so ids are implicit.
 const wireVersion = 1
 
+// snapVersion marks a whole-document snapshot in document order (see
+// encodeSnapshot), which an empty Doc loads without integrating.
+const snapVersion = 2
+
 const (
 	flagDel = 1 << iota
 	flagL1
@@ -93,6 +97,15 @@ func (d *Doc) EncodeState() []byte { return d.EncodeSince(nil) }
 // replica with state vector sv lacks. Deletions are sent as a compact set
 // of id ranges (as in Yjs), so the answer is small even for old peers.
 func (d *Doc) EncodeSince(sv StateVector) []byte {
+	fresh := true
+	for _, ag := range d.agents {
+		if ag.next > 0 && sv[ag.rid] > 0 {
+			fresh = false
+		}
+	}
+	if fresh {
+		return d.encodeSnapshot()
+	}
 	e := newEncoder(d)
 	var ranges []idSpan
 	var dels []idSpan
@@ -240,12 +253,17 @@ func (e *encoder) encode(ranges, dels []idSpan) []byte {
 		}
 		i = j
 	}
+	return e.finish(wireVersion)
+}
+
+// finish prepends the version and the agent and author tables to the body.
+func (e *encoder) finish(version byte) []byte {
 	size := len(e.body) + 16 + 9*len(e.agents)
 	for _, a := range e.authors {
 		size += len(e.d.authors[a]) + 2
 	}
 	out := make([]byte, 0, size)
-	out = append(out, wireVersion)
+	out = append(out, version)
 	out = binary.AppendUvarint(out, uint64(len(e.agents)))
 	for _, a := range e.agents {
 		out = binary.LittleEndian.AppendUint64(out, uint64(e.d.agents[a].rid))
@@ -256,6 +274,104 @@ func (e *encoder) encode(ranges, dels []idSpan) []byte {
 		out = append(out, e.d.authors[a]...)
 	}
 	return append(out, e.body...)
+}
+
+// appendRun appends one run: header, then (in snapshots) agent ref and seq
+// delta, then the origins the header's flags announce.
+func (e *encoder) appendRun(buf []byte, a, s uint32, n int, l, r id, del, snap bool, seqDelta int64) []byte {
+	flags := uint64(0)
+	if del {
+		flags |= flagDel
+	}
+	switch {
+	case l == none:
+	case l.a == a && l.s+1 == s:
+		flags |= flagL1
+	case l.a == a:
+		flags |= flagL2
+	default:
+		flags |= flagL1 | flagL2
+	}
+	switch {
+	case r == none:
+	case r.a == a:
+		flags |= flagR1
+	default:
+		flags |= flagR2
+	}
+	buf = binary.AppendUvarint(buf, uint64(n)<<flagBits|flags)
+	if snap {
+		buf = binary.AppendUvarint(buf, e.aref(a))
+		buf = binary.AppendVarint(buf, seqDelta)
+	}
+	switch flags & (flagL1 | flagL2) {
+	case flagL2:
+		buf = binary.AppendVarint(buf, int64(l.s)-int64(s))
+	case flagL1 | flagL2:
+		buf = binary.AppendUvarint(buf, e.aref(l.a))
+		buf = binary.AppendUvarint(buf, uint64(l.s))
+	}
+	switch flags & (flagR1 | flagR2) {
+	case flagR1:
+		buf = binary.AppendVarint(buf, int64(r.s)-int64(s))
+	case flagR2:
+		buf = binary.AppendUvarint(buf, e.aref(r.a))
+		buf = binary.AppendUvarint(buf, uint64(r.s))
+	}
+	return buf
+}
+
+// encodeSnapshot encodes the whole document in document order (version 2):
+// adjacent items that continue one another become one run; an empty Doc
+// adopts this order directly instead of integrating run by run.
+func (d *Doc) encodeSnapshot() []byte {
+	e := newEncoder(d)
+	last := make([]uint32, len(d.agents))
+	runs := e.runs[:0]
+	nruns := 0
+	var ca, cs uint32
+	var cn int
+	var cl, cr id
+	var cdel, open bool
+	flush := func() {
+		if open {
+			nruns++
+			runs = e.appendRun(runs, ca, cs, cn, cl, cr, cdel, true, int64(cs)-int64(last[ca]))
+			last[ca] = cs + uint32(cn)
+		}
+	}
+	for _, b := range d.blocks {
+		for _, it := range b.items {
+			if open && it.a == ca && it.s == cs+uint32(cn) && it.del == cdel && it.r == cr && it.l == (id{ca, it.s - 1}) {
+				cn += it.n
+			} else {
+				flush()
+				open, ca, cs, cn, cl, cr, cdel = true, it.a, it.s, it.n, it.l, it.r, it.del
+			}
+			e.content = append(e.content, it.text...)
+		}
+	}
+	flush()
+	e.body = binary.AppendUvarint(e.body, uint64(nruns))
+	e.body = append(e.body, runs...)
+	e.runs = runs
+	groups := 0
+	for _, ag := range d.agents {
+		if ag.next > 0 {
+			groups++
+		}
+	}
+	e.body = binary.AppendUvarint(e.body, uint64(groups))
+	for ai, ag := range d.agents {
+		if ag.next > 0 {
+			e.body = binary.AppendUvarint(e.body, e.aref(uint32(ai)))
+			e.appendAttr(ag, 0, ag.next)
+		}
+	}
+	e.body = binary.AppendUvarint(e.body, uint64(len(e.content)))
+	e.body = append(e.body, e.content...)
+	e.body = binary.AppendUvarint(e.body, 0) // no separate deletions
+	return e.finish(snapVersion)
 }
 
 // group encodes the runs of agent rg.a covering seqs [rg.s, rg.s+rg.n),
@@ -275,40 +391,11 @@ func (e *encoder) group(rg idSpan) {
 	var cl, cr id
 	var cdel, open bool
 	flush := func() {
-		if !open {
-			return
+		if open {
+			nruns++
+			runs = e.appendRun(runs, rg.a, cs, cn, cl, cr, cdel, false, 0)
+			open = false
 		}
-		nruns++
-		flags := uint64(0)
-		if cdel {
-			flags |= flagDel
-		}
-		var tail []byte
-		switch {
-		case cl == none:
-		case cl.a == rg.a && cl.s+1 == cs:
-			flags |= flagL1
-		case cl.a == rg.a:
-			flags |= flagL2
-			tail = binary.AppendVarint(tail, int64(cl.s)-int64(cs))
-		default:
-			flags |= flagL1 | flagL2
-			tail = binary.AppendUvarint(tail, e.aref(cl.a))
-			tail = binary.AppendUvarint(tail, uint64(cl.s))
-		}
-		switch {
-		case cr == none:
-		case cr.a == rg.a:
-			flags |= flagR1
-			tail = binary.AppendVarint(tail, int64(cr.s)-int64(cs))
-		default:
-			flags |= flagR2
-			tail = binary.AppendUvarint(tail, e.aref(cr.a))
-			tail = binary.AppendUvarint(tail, uint64(cr.s))
-		}
-		runs = binary.AppendUvarint(runs, uint64(cn)<<flagBits|flags)
-		runs = append(runs, tail...)
-		open = false
 	}
 	if rg.n > 0 {
 		ci, fi := ag.find(rg.s)
@@ -341,12 +428,15 @@ func (e *encoder) group(rg idSpan) {
 	e.body = append(e.body, runs...)
 	e.runs = runs
 
-	// attribution covering the same seqs
+	e.appendAttr(ag, rg.s, end)
+}
+
+// appendAttr appends the attribution runs of ag covering seqs [s, end).
+func (e *encoder) appendAttr(ag *agentState, s, end uint32) {
 	attrs := e.attrs[:0]
 	nattr := 0
 	prevT := int64(0)
-	if rg.n > 0 && len(ag.attr) > 0 {
-		s := rg.s
+	if s < end && len(ag.attr) > 0 {
 		for k := ag.attrIndex(s); s < end; k++ {
 			runEnd := ag.next
 			if k+1 < len(ag.attr) {
@@ -459,13 +549,188 @@ type update struct {
 	runs    []run
 	dels    []idSpan
 	attr    []attrPiece
+	// docOrder marks a snapshot whose runs are in document order and cover
+	// every replica's seqs from 0 (see readDocOrder).
+	docOrder bool
+	byAgent  [][]int32 // docOrder only: run indices per agent ref, in seq order
+}
+
+// readRun reads the rest of a run whose header is h, for agent a at seq s.
+func readRun(r *reader, h uint64, a uint32, s uint64, na int) (run, string) {
+	n := h >> flagBits
+	if n == 0 || s+n > math.MaxUint32 {
+		return run{}, "run length"
+	}
+	x := run{a: a, s: uint32(s), n: int(n), l: none, r: none, del: h&flagDel != 0}
+	switch (h >> 1) & 3 {
+	case 1:
+		if s == 0 {
+			return x, "left origin"
+		}
+		x.l = id{a, uint32(s - 1)}
+	case 2:
+		v := int64(s) + r.sv()
+		if v < 0 || v > math.MaxUint32 {
+			return x, "left origin"
+		}
+		x.l = id{a, uint32(v)}
+	case 3:
+		lr := r.uv()
+		if lr >= uint64(na) {
+			return x, "left origin ref"
+		}
+		x.l = id{uint32(lr), r.seq()}
+	}
+	switch (h >> 3) & 3 {
+	case 1:
+		v := int64(s) + r.sv()
+		if v < 0 || v > math.MaxUint32 {
+			return x, "right origin"
+		}
+		x.r = id{a, uint32(v)}
+	case 2:
+		rr := r.uv()
+		if rr >= uint64(na) {
+			return x, "right origin ref"
+		}
+		x.r = id{uint32(rr), r.seq()}
+	case 3:
+		return x, "right origin kind"
+	}
+	if r.bad {
+		return x, "truncated run"
+	}
+	return x, ""
+}
+
+// readAttr reads attribution pieces that must cover exactly the runs
+// u.runs[order[0]], u.runs[order[1]], ... (consecutive seqs of one agent).
+func (u *update) readAttr(r *reader, order []int32, nau int) string {
+	want := uint64(0)
+	for _, i := range order {
+		want += uint64(u.runs[i].n)
+	}
+	nat := r.count(3)
+	t := int64(0)
+	ri, used := 0, 0
+	total := uint64(0)
+	for i := 0; i < nat && !r.bad; i++ {
+		n := r.uv()
+		au := r.uv()
+		t += r.sv()
+		if n == 0 || au >= uint64(nau) || total+n > want {
+			return "attribution"
+		}
+		total += n
+		for left := int(n); left > 0; {
+			x := &u.runs[order[ri]]
+			k := min(left, x.n-used)
+			if len(x.attr) == 0 {
+				x.attrLo = len(u.attr)
+			}
+			u.attr = append(u.attr, attrPiece{k, uint32(au), t})
+			x.attr = u.attr[x.attrLo:len(u.attr):len(u.attr)]
+			left -= k
+			if used += k; used == x.n {
+				ri, used = ri+1, 0
+			}
+		}
+	}
+	if r.bad || total != want {
+		return "attribution coverage"
+	}
+	return ""
+}
+
+// readDocOrder reads the runs section of a snapshot (version 2): runs in
+// document order, each naming its agent and seq; then one attribution group
+// per agent. Every agent's runs must cover its seqs from 0 without gaps or
+// overlaps and every origin must name a character of the snapshot, so an
+// empty Doc can adopt the sequence as is, without integrating run by run.
+func (u *update) readDocOrder(r *reader, na, nau int) string {
+	u.docOrder = true
+	nr := r.count(2)
+	u.runs = make([]run, 0, nr)
+	last := make([]uint64, na) // end seq of the previous run per agent
+	for i := 0; i < nr && !r.bad; i++ {
+		h := r.uv()
+		ref := r.uv()
+		if ref >= uint64(na) {
+			return "agent ref"
+		}
+		s := int64(last[ref]) + r.sv()
+		if s < 0 || s > math.MaxUint32 {
+			return "run seq"
+		}
+		x, msg := readRun(r, h, uint32(ref), uint64(s), na)
+		if msg != "" {
+			return msg
+		}
+		u.runs = append(u.runs, x)
+		last[ref] = uint64(s) + uint64(x.n)
+	}
+	if r.bad {
+		return "truncated runs"
+	}
+	// seq order per agent: must tile [0, total)
+	count := make([]int, na)
+	for i := range u.runs {
+		count[u.runs[i].a]++
+	}
+	pairs := make([][]seqIdx, na)
+	for a, n := range count {
+		pairs[a] = make([]seqIdx, 0, n)
+	}
+	for i := range u.runs {
+		x := &u.runs[i]
+		pairs[x.a] = append(pairs[x.a], seqIdx{x.s, int32(i)})
+	}
+	total := make([]uint64, na)
+	u.byAgent = make([][]int32, na)
+	for a, ps := range pairs {
+		ps = radixSort(ps)
+		order := make([]int32, len(ps))
+		for k, p := range ps {
+			x := &u.runs[p.i]
+			if uint64(x.s) != total[a] {
+				return "runs do not tile the agent's seqs"
+			}
+			total[a] += uint64(x.n)
+			order[k] = p.i
+		}
+		u.byAgent[a] = order
+	}
+	for i := range u.runs {
+		x := &u.runs[i]
+		if x.l != none && uint64(x.l.s) >= total[x.l.a] || x.r != none && uint64(x.r.s) >= total[x.r.a] {
+			return "origin outside the snapshot"
+		}
+	}
+	covered := make([]bool, na)
+	ng := r.count(2)
+	for g := 0; g < ng && !r.bad; g++ {
+		ref := r.uv()
+		if ref >= uint64(na) || covered[ref] {
+			return "attribution agent"
+		}
+		covered[ref] = true
+		if msg := u.readAttr(r, u.byAgent[ref], nau); msg != "" {
+			return msg
+		}
+	}
+	for a := range na {
+		if total[a] > 0 && !covered[a] {
+			return "attribution missing"
+		}
+	}
+	return ""
 }
 
 func decodeUpdate(b []byte) (*update, error) {
 	bad := func(what string) (*update, error) {
 		return nil, fmt.Errorf("decode update: %s: %w", what, ErrMalformed)
 	}
-	if len(b) == 0 || b[0] != wireVersion {
+	if len(b) == 0 || b[0] != wireVersion && b[0] != snapVersion {
 		return bad("unknown version")
 	}
 	r := reader{b: b[1:]}
@@ -475,96 +740,53 @@ func decodeUpdate(b []byte) (*update, error) {
 	for i := range u.agents {
 		u.agents[i] = ReplicaID(r.u64())
 	}
+	if na > 1 {
+		seen := make(map[ReplicaID]bool, na)
+		for _, a := range u.agents {
+			if seen[a] {
+				return bad("duplicate replica")
+			}
+			seen[a] = true
+		}
+	}
 	nau := r.count(1)
 	u.authors = make([]string, nau)
 	for i := range u.authors {
 		u.authors[i] = string(r.bytes(r.uv()))
 	}
-	ng := r.count(4)
-	for g := 0; g < ng && !r.bad; g++ {
-		ref := r.uv()
-		if ref >= uint64(na) {
-			return bad("agent ref")
+	if b[0] == snapVersion {
+		if msg := u.readDocOrder(&r, na, nau); msg != "" {
+			return bad(msg)
 		}
-		a := uint32(ref)
-		start := r.seq()
-		nr := r.count(1)
-		s := uint64(start)
-		first := len(u.runs)
-		for i := 0; i < nr && !r.bad; i++ {
-			h := r.uv()
-			n := h >> flagBits
-			if n == 0 || s+n > math.MaxUint32 {
-				return bad("run length")
+	} else {
+		ng := r.count(4)
+		for g := 0; g < ng && !r.bad; g++ {
+			ref := r.uv()
+			if ref >= uint64(na) {
+				return bad("agent ref")
 			}
-			u.runs = append(slices.Grow(u.runs, nr-i), run{a: a, s: uint32(s), n: int(n), l: none, r: none, del: h&flagDel != 0})
-			x := &u.runs[len(u.runs)-1]
-			switch (h >> 1) & 3 {
-			case 1:
-				if s == 0 {
-					return bad("left origin")
+			a := uint32(ref)
+			start := r.seq()
+			nr := r.count(1)
+			s := uint64(start)
+			first := len(u.runs)
+			u.runs = slices.Grow(u.runs, nr)
+			for i := 0; i < nr && !r.bad; i++ {
+				h := r.uv()
+				x, msg := readRun(&r, h, a, s, na)
+				if msg != "" {
+					return bad(msg)
 				}
-				x.l = id{a, uint32(s - 1)}
-			case 2:
-				v := int64(s) + r.sv()
-				if v < 0 || v > math.MaxUint32 {
-					return bad("left origin")
-				}
-				x.l = id{a, uint32(v)}
-			case 3:
-				lr := r.uv()
-				if lr >= uint64(na) {
-					return bad("left origin ref")
-				}
-				x.l = id{uint32(lr), r.seq()}
+				u.runs = append(u.runs, x)
+				s += uint64(x.n)
 			}
-			switch (h >> 3) & 3 {
-			case 1:
-				v := int64(s) + r.sv()
-				if v < 0 || v > math.MaxUint32 {
-					return bad("right origin")
-				}
-				x.r = id{a, uint32(v)}
-			case 2:
-				rr := r.uv()
-				if rr >= uint64(na) {
-					return bad("right origin ref")
-				}
-				x.r = id{uint32(rr), r.seq()}
-			case 3:
-				return bad("right origin kind")
+			order := make([]int32, 0, len(u.runs)-first)
+			for i := first; i < len(u.runs); i++ {
+				order = append(order, int32(i))
 			}
-			s += n
-		}
-		// attribution pieces must cover the group exactly
-		nat := r.count(3)
-		t := int64(0)
-		ri, used := first, 0
-		total := uint64(0)
-		for i := 0; i < nat && !r.bad; i++ {
-			n := r.uv()
-			au := r.uv()
-			t += r.sv()
-			if n == 0 || au >= uint64(nau) || total+n > s-uint64(start) {
-				return bad("attribution")
+			if msg := u.readAttr(&r, order, nau); msg != "" {
+				return bad(msg)
 			}
-			total += n
-			for left := int(n); left > 0; {
-				x := &u.runs[ri]
-				k := min(left, x.n-used)
-				if len(x.attr) == 0 {
-					x.attrLo = len(u.attr)
-				}
-				u.attr = append(u.attr, attrPiece{k, uint32(au), t})
-				x.attr = u.attr[x.attrLo:len(u.attr):len(u.attr)]
-				left -= k
-				if used += k; used == x.n {
-					ri, used = ri+1, 0
-				}
-			}
-		}
-		if !r.bad && total != s-uint64(start) {
-			return bad("attribution coverage")
 		}
 	}
 	content := r.bytes(r.uv())
@@ -624,4 +846,38 @@ func decodeUpdate(b []byte) (*update, error) {
 		return bad("truncated or trailing bytes")
 	}
 	return u, nil
+}
+
+type seqIdx struct {
+	s uint32
+	i int32
+}
+
+// radixSort sorts by s in O(n) (LSD, 8 bits per pass, skipping bytes that
+// are equal everywhere); snapshots hold tens of thousands of runs.
+func radixSort(a []seqIdx) []seqIdx {
+	if len(a) < 64 {
+		slices.SortFunc(a, func(x, y seqIdx) int { return cmp.Compare(x.s, y.s) })
+		return a
+	}
+	buf := make([]seqIdx, len(a))
+	for shift := uint(0); shift < 32; shift += 8 {
+		var cnt [257]int
+		for _, p := range a {
+			cnt[(p.s>>shift)&0xff+1]++
+		}
+		if cnt[(a[0].s>>shift)&0xff+1] == len(a) {
+			continue
+		}
+		for i := 1; i < 257; i++ {
+			cnt[i] += cnt[i-1]
+		}
+		for _, p := range a {
+			k := (p.s >> shift) & 0xff
+			buf[cnt[k]] = p
+			cnt[k]++
+		}
+		a, buf = buf, a
+	}
+	return a
 }
