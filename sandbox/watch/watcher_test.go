@@ -344,6 +344,63 @@ func TestBurstIsFullyDeliveredOrResynced(t *testing.T) {
 	t.Logf("%d files in %d batches (%d resync)", n, len(rec.all()), resyncs)
 }
 
+func TestRealQueueOverflowIsResynced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates more files than the kernel's inotify queue holds")
+	}
+	queued := 16384
+	if b, err := os.ReadFile("/proc/sys/fs/inotify/max_queued_events"); err == nil {
+		fmt.Sscan(string(b), &queued)
+	}
+	if queued > 100_000 {
+		t.Skipf("max_queued_events is %d; too many files to overflow it here", queued)
+	}
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.EventBuffer = 64
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	rec := &recorder{}
+	blocked := make(chan struct{})
+	var first sync.Once
+	cfg.Deliver = func(b watch.Batch) {
+		rec.deliver(b)
+		first.Do(func() { close(blocked); <-release }) // the watcher stalls here
+	}
+	w, err := watch.New("p", dir, cfg)
+	must(t, err)
+	must(t, w.Start(context.Background()))
+	t.Cleanup(func() { w.Close() })
+	writeFile(t, dir, "first", "x")
+	<-blocked
+	n := queued + 2000
+	for i := range n {
+		must(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%06d", i)), nil, 0o644))
+	}
+	unblock()
+	covered := func() int {
+		got := make(map[string]bool)
+		for _, e := range rec.events() {
+			if strings.HasPrefix(e.Path, "f0") {
+				got[e.Path] = true
+			}
+		}
+		return len(got)
+	}
+	eventually(t, 60*time.Second, func() bool { return covered() == n },
+		func() string { return fmt.Sprintf("%d of %d covered", covered(), n) })
+	resync := false
+	for _, b := range rec.all() {
+		resync = resync || b.Resync
+	}
+	if !resync {
+		t.Errorf("the queue overflowed but no resync batch was sent")
+	}
+	checkSeq(t, rec)
+}
+
 func TestCheckoutArrivesAsFewModifiedBatches(t *testing.T) {
 	const n = 1000
 	dir := t.TempDir()
