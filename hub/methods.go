@@ -26,6 +26,21 @@ func (s *Server) methodTable() map[string]method {
 		protocol.MethodProjectRevoke:  {handle: handler((*session).revokeRole)},
 		protocol.MethodProjectMembers: {handle: handler((*session).members)},
 
+		// files.go
+		protocol.MethodFilesStat:          {handle: handler((*session).statFile)},
+		protocol.MethodFilesList:          {handle: handler((*session).listFiles)},
+		protocol.MethodFilesRead:          {handle: handler((*session).readFile)},
+		protocol.MethodFilesWrite:         {handle: handler((*session).writeFile)},
+		protocol.MethodFilesCreate:        {handle: handler((*session).createFile)},
+		protocol.MethodFilesMkdir:         {handle: handler((*session).mkdir)},
+		protocol.MethodFilesRename:        {handle: handler((*session).renameFile)},
+		protocol.MethodFilesDelete:        {handle: handler((*session).deleteFile)},
+		protocol.MethodFilesTrash:         {handle: handler((*session).listTrash)},
+		protocol.MethodFilesRestore:       {handle: handler((*session).restoreFile)},
+		protocol.MethodFilesPurge:         {handle: handler((*session).purgeFile)},
+		protocol.MethodFilesSearch:        {handle: handler((*session).searchFiles), concurrent: true},
+		protocol.MethodFilesAuditSymlinks: {handle: handler((*session).auditSymlinks), concurrent: true},
+
 		// people.go
 		protocol.MethodWhoami:      {handle: handler((*session).whoami)},
 		protocol.MethodUserAdd:     {handle: handler((*session).addUser)},

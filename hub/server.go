@@ -37,13 +37,15 @@ type Deps struct {
 
 // Server is one running hub.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	deps     Deps
-	metrics  *metrics
-	rooms    *rooms
-	methods  map[string]method
-	upgrader websocket.Upgrader
+	cfg     Config
+	log     *slog.Logger
+	deps    Deps
+	metrics *metrics
+	rooms   *rooms
+	// workspaces holds each project's sandbox
+	workspaces *workspaces
+	methods    map[string]method
+	upgrader   websocket.Upgrader
 
 	httpSrv *http.Server
 	ln      net.Listener
@@ -80,6 +82,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	bgCtx, stop := context.WithCancel(context.Background())
 	s.stopBg = stop
 	s.bg.Go(func() { s.housekeeping(bgCtx) })
+	s.workspaces = newWorkspaces(s)
+	deps.Projects.OnRemove(func(_ context.Context, p project.Project) { s.workspaces.forget(p.Name) })
 	s.methods = s.methodTable()
 	deps.Auth.OnRevoke(s.revoked)
 	s.upgrader = websocket.Upgrader{
@@ -148,6 +152,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-waited:
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("connections still open after grace period: %w", ctx.Err()))
+	}
+	if cerr := s.workspaces.close(); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
 	if cerr := s.deps.Audit.Close(); cerr != nil {
 		err = errors.Join(err, cerr)

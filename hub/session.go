@@ -17,6 +17,7 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
 	"github.com/rubberduckhub/rubberduck/lsp/wsrpc"
+	"github.com/rubberduckhub/rubberduck/sandbox"
 )
 
 // LSP lifecycle states of a session.
@@ -146,7 +147,10 @@ func (s *Server) rpcError(err error) error {
 		return err
 	}
 	var retry *ratelimit.RetryError
+	var sbErr *sandbox.Error
 	switch {
+	case errors.As(err, &sbErr):
+		return sandboxError(sbErr)
 	case errors.As(err, &retry):
 		return protocol.Errorf(protocol.CodeRateLimited, "%s", retry.Error()).
 			WithData(map[string]int64{"retryAfterMs": retry.RetryAfter.Milliseconds()})

@@ -174,6 +174,22 @@ func runConvergenceRand(t testing.TB, rng *rand.Rand, seed uint64, nrep, steps i
 	if a, b := attrString(reps[0].d), attrString(l); a != b {
 		t.Fatalf("seed %d: attribution differs after load:\n%s\n%s", seed, a, b)
 	}
+	// a snapshot merged into a replica that already has everything changes
+	// nothing; merged into one that has its own edit, it converges with it
+	if cs, err := reps[0].d.Apply(snap); err != nil || len(cs) != 0 {
+		t.Fatalf("seed %d: re-applying a snapshot: %v %+v", seed, err, cs)
+	}
+	other := New(ReplicaID(rng.Uint64()|1), WithClock(fixedClock()))
+	u, _ := other.Insert("zoe", 0, "zoe was here")
+	if _, err := other.Apply(snap); err != nil {
+		t.Fatalf("seed %d: merge snapshot: %v", seed, err)
+	}
+	if _, err := l.Apply(u); err != nil {
+		t.Fatal(err)
+	}
+	if other.Text() != l.Text() {
+		t.Fatalf("seed %d: snapshot merged into an edited replica diverged:\n%q\n%q", seed, other.Text(), l.Text())
+	}
 }
 
 func attrString(d *Doc) string {

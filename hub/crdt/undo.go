@@ -179,3 +179,8 @@ func (d *Doc) deleteFollowing(span idSpan, segs *[]segment) {
 		}
 	}
 }
+
+// DropUndo forgets author's undo and redo history, releasing the deleted
+// text it holds (the only copies of deleted text a Doc keeps). The hub calls
+// it when an author leaves a document.
+func (d *Doc) DropUndo(author string) { delete(d.undo, author) }
