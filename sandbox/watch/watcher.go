@@ -1071,9 +1071,20 @@ func (w *Watcher) docsWorker() {
 				w.log.Debug("reading changed open document failed", "path", rel, "err", w.sanitize(err))
 				continue
 			}
-			w.cfg.Docs.DiskChanged(w.ctx, rel, data)
+			w.diskChanged(rel, data)
 		}
 	}
+}
+
+// diskChanged calls the document layer, containing a panic there so it
+// cannot take the hub down.
+func (w *Watcher) diskChanged(rel string, data []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.log.Error("document layer panicked on a disk change", "path", rel, "panic", r)
+		}
+	}()
+	w.cfg.Docs.DiskChanged(w.ctx, rel, data)
 }
 
 // errTooLarge skips files too large to become a document edit.

@@ -618,3 +618,53 @@ func TestDiskChangesToOpenDocumentsBecomeEdits(t *testing.T) {
 		t.Errorf("closed document handed over: %q", got)
 	}
 }
+
+// panickyDocs panics once in IsOpen (on the watcher's goroutine) and once
+// in DiskChanged (on the docs worker).
+type panickyDocs struct {
+	mu         sync.Mutex
+	openPanics int
+	diskPanics int
+	got        []string
+}
+
+func (p *panickyDocs) IsOpen(rel string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.openPanics == 0 {
+		p.openPanics++
+		panic("IsOpen bug")
+	}
+	return true
+}
+
+func (p *panickyDocs) DiskChanged(_ context.Context, rel string, _ []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.diskPanics == 0 {
+		p.diskPanics++
+		panic("DiskChanged bug")
+	}
+	p.got = append(p.got, rel)
+}
+
+func TestPanicsInHooksDoNotStopWatching(t *testing.T) {
+	dir := t.TempDir()
+	docs := &panickyDocs{}
+	cfg := testConfig()
+	cfg.Docs = docs
+	w, rec := start(t, dir, cfg)
+	writeFile(t, dir, "a.txt", "1") // IsOpen panics: the loop restarts
+	eventually(t, 10*time.Second, func() bool { return w.Health().Restarts == 1 && w.Health().Healthy },
+		func() string { return fmt.Sprintf("%+v", w.Health()) })
+	writeFile(t, dir, "b.txt", "1") // DiskChanged panics: contained
+	writeFile(t, dir, "c.txt", "1")
+	eventually(t, 10*time.Second, func() bool {
+		docs.mu.Lock()
+		defer docs.mu.Unlock()
+		return slices.Contains(docs.got, "c.txt")
+	}, rec.dump)
+	if !strings.Contains(w.Health().LastError, "IsOpen bug") {
+		t.Errorf("health = %+v", w.Health())
+	}
+}
