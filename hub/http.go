@@ -54,11 +54,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	} else {
 		checks["store"] = "ok"
 	}
+	// A degraded watcher does not make the hub unready (editing still
+	// works), but it is visible here and in rubberduck_watch_* metrics.
+	watches := s.deps.Watch.Health()
+	checks["watchers"] = "ok"
+	if !watches.Healthy {
+		checks["watchers"] = "degraded"
+	}
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, map[string]any{"ready": ok, "checks": checks})
+	writeJSON(w, status, map[string]any{"ready": ok, "checks": checks, "watch": watches})
 }
 
 // serveLSP authenticates the upgrade, checks the Origin of browser

@@ -16,6 +16,8 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/project"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/hub/store"
+	"github.com/rubberduckhub/rubberduck/sandbox/cache"
+	"github.com/rubberduckhub/rubberduck/sandbox/watch"
 )
 
 // OwnerTokenFile is the name, inside the data directory, of the file that
@@ -62,6 +64,7 @@ func Open(ctx context.Context, cfg Config) (*Server, *Startup, error) {
 		return nil, nil, err
 	}
 	closeAll := func() {
+		_ = deps.Watch.Close()
 		_ = deps.Audit.Close()
 		_ = st.Close()
 	}
@@ -95,15 +98,32 @@ func assemble(st store.Store, cfg Config) (Deps, error) {
 		_ = log.Close()
 		return Deps{}, fmt.Errorf("rate limits: %w", err)
 	}
+	files, err := cache.New(cache.Options{Registerer: reg})
+	if err != nil {
+		_ = log.Close()
+		return Deps{}, fmt.Errorf("file cache: %w", err)
+	}
+	watches, err := watch.NewManager(watch.ManagerOptions{
+		Config:     watch.Config{Ignore: []string{"node_modules/"}},
+		Cache:      files,
+		Registerer: reg,
+		Logger:     cfg.Logger,
+	})
+	if err != nil {
+		_ = log.Close()
+		return Deps{}, fmt.Errorf("file watching: %w", err)
+	}
 	projects := project.NewManager(st, cfg.DataDir)
 	people, err := auth.New(st, projects, auth.Options{
 		Audit: log, Limiter: limits, Registerer: reg, Logger: cfg.Logger,
 	})
 	if err != nil {
 		_ = log.Close()
+		_ = watches.Close()
 		return Deps{}, fmt.Errorf("auth: %w", err)
 	}
-	return Deps{Store: st, Auth: people, Projects: projects, Audit: log, Limits: limits, Registry: reg}, nil
+	return Deps{Store: st, Auth: people, Projects: projects, Audit: log, Limits: limits,
+		Watch: watches, Files: files, Registry: reg}, nil
 }
 
 // bootstrap creates the owner on first start, ensures the configured

@@ -21,6 +21,8 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/project"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/hub/store"
+	"github.com/rubberduckhub/rubberduck/sandbox/cache"
+	"github.com/rubberduckhub/rubberduck/sandbox/watch"
 )
 
 // Deps are the packages the hub delegates to. Open builds the default set
@@ -31,6 +33,9 @@ type Deps struct {
 	Projects *project.Manager
 	Audit    *audit.Log
 	Limits   *ratelimit.Limiter
+	// Watch runs the projects' file watchers; Files caches file content.
+	Watch *watch.Manager
+	Files *cache.Cache
 	// Registry collects every package's metrics for /metrics.
 	Registry *prometheus.Registry
 }
@@ -44,6 +49,7 @@ type Server struct {
 	rooms   *rooms
 	// workspaces holds each project's sandbox
 	workspaces *workspaces
+	watches    *projectWatches
 	methods    map[string]method
 	upgrader   websocket.Upgrader
 
@@ -83,6 +89,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.stopBg = stop
 	s.bg.Go(func() { s.housekeeping(bgCtx) })
 	s.workspaces = newWorkspaces(s)
+	s.watches = newProjectWatches(s)
+	s.rooms.hooks = append(s.rooms.hooks, s.watches.hook())
 	deps.Projects.OnRemove(func(_ context.Context, p project.Project) { s.workspaces.forget(p.Name) })
 	s.methods = s.methodTable()
 	deps.Auth.OnRevoke(s.revoked)
@@ -152,6 +160,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-waited:
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("connections still open after grace period: %w", ctx.Err()))
+	}
+	if cerr := s.deps.Watch.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
 	if cerr := s.workspaces.close(); cerr != nil {
 		err = errors.Join(err, cerr)

@@ -76,6 +76,8 @@ func (w *workspaces) options(p project.Project) sandbox.Options {
 		// empty trash. The data directory is never inside a project.
 		TrashDir:   filepath.Join(s.cfg.DataDir, "trash", p.ID),
 		Auditor:    s.deps.Audit.Sandbox(),
+		Observer:   s.deps.Watch.Observer(p.Name),
+		Cache:      s.deps.Files.Project(p.Name),
 		Ignore:     func(fsys fs.FS) (sandbox.IgnoreMatcher, error) { return ignore.New(fsys, nil) },
 		Registerer: s.metrics.registry,
 		Logger:     s.log.With("project", p.Name),

@@ -99,7 +99,7 @@ func (d *Doc) place(bi, ii int, left *item, text []byte, n int, au uint32, t int
 		if left != nil {
 			lid = left.last()
 		}
-		it = d.newItem()
+		it = new(item) // local runs are few (typing extends them) and may be merged away
 		*it = item{a: d.me, s: start, n: n, l: lid, r: rid, text: text}
 		d.insertAt(bi, ii, it)
 		me.push(it)

@@ -255,7 +255,7 @@ func (d *Doc) splitBlock(bi int) {
 // split cuts it after k code points (0 < k < it.n) and returns the right
 // part, which is placed right after it in both the sequence and the index.
 func (d *Doc) split(it *item, k int) *item {
-	r := d.newItem()
+	r := new(item) // not from the slab: split halves of tombstones are often merged away again
 	*r = item{a: it.a, s: it.s + uint32(k), n: it.n - k, l: id{it.a, it.s + uint32(k) - 1}, r: it.r, del: it.del}
 	if !it.del {
 		bo := it.byteOff(k)

@@ -27,6 +27,7 @@ type server struct {
 
 	mu       sync.Mutex
 	conn     jsonrpc2.Conn
+	connCtx  context.Context // cancelled when conn ends
 	ready    chan struct{} // closed once the current process is initialized
 	up       bool
 	opened   map[string]bool // documents opened on the current process
@@ -115,8 +116,13 @@ func (s *server) runOnce() error {
 	})
 	conn := jsonrpc2.NewConn(jsonrpc2.NewStream(stdio{stdout, stdin}))
 	conn.Go(s.p.ctx, s.handle)
+	// jsonrpc2 v0.10.0 leaves pending calls waiting when the stream dies;
+	// calls watch this context to fail fast instead.
+	connCtx, connCancel := context.WithCancel(s.p.ctx)
+	defer connCancel()
 	s.mu.Lock()
 	s.conn = conn
+	s.connCtx = connCtx
 	s.opened = map[string]bool{}
 	s.mu.Unlock()
 
@@ -130,6 +136,7 @@ func (s *server) runOnce() error {
 	case <-s.p.ctx.Done():
 		<-conn.Done() // stop() closes the connection
 	}
+	connCancel()
 	s.mu.Lock()
 	s.up = false
 	s.ready = make(chan struct{})
@@ -278,10 +285,17 @@ func (s *server) call(ctx context.Context, method string, params json.RawMessage
 		return nil, fmt.Errorf("%s: waiting for %s to start: %w", method, s.cfg.Name, ctx.Err())
 	}
 	s.mu.Lock()
-	conn := s.conn
+	conn, connCtx := s.conn, s.connCtx
 	s.mu.Unlock()
+	callCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(connCtx, cancel)
+	defer stop()
 	var res json.RawMessage
-	id, err := conn.Call(ctx, method, params, &res)
+	id, err := conn.Call(callCtx, method, params, &res)
+	if err != nil && ctx.Err() == nil && connCtx.Err() != nil {
+		return nil, fmt.Errorf("%s: %s stopped before answering", method, s.cfg.Name)
+	}
 	if err != nil && ctx.Err() != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		_ = conn.Notify(cctx, "$/cancelRequest", map[string]any{"id": id})

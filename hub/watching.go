@@ -1,0 +1,81 @@
+package hub
+
+import (
+	"context"
+	"sync"
+
+	"github.com/rubberduckhub/rubberduck/lsp/protocol"
+	"github.com/rubberduckhub/rubberduck/sandbox/watch"
+)
+
+// projectWatches keeps a project's watcher running while anyone has joined
+// it, and fans each batch of outside changes out to the project's room as
+// $/rubberduck/files/changed. One subscription per project, not per
+// connection: the batch is encoded once, and each connection's own queue
+// limit protects the others from a slow reader.
+type projectWatches struct {
+	srv *Server
+
+	mu   sync.Mutex
+	subs map[string]*projectWatch
+
+	// docs, when set, gives the watcher the project's open documents, so a
+	// change on disk to an open document becomes an edit.
+	docs func(project string) watch.OpenDocuments
+}
+
+type projectWatch struct {
+	refs  int
+	unsub func()
+}
+
+func newProjectWatches(srv *Server) *projectWatches {
+	return &projectWatches{srv: srv, subs: make(map[string]*projectWatch)}
+}
+
+func (w *projectWatches) hook() roomHook {
+	return roomHook{join: w.join, leave: w.leave}
+}
+
+func (w *projectWatches) join(sess *session, name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if pw := w.subs[name]; pw != nil {
+		pw.refs++
+		return
+	}
+	ctx := context.Background()
+	p, err := w.srv.deps.Projects.Get(ctx, name)
+	if err != nil {
+		sess.log.Warn("project not watched", "project", name, "err", err)
+		return
+	}
+	wp := watch.Project{Name: name, Dir: p.Root}
+	if w.docs != nil {
+		wp.Docs = w.docs(name)
+	}
+	if err := w.srv.deps.Watch.Acquire(ctx, wp); err != nil {
+		// The join still succeeds: editing works without outside changes.
+		sess.log.Warn("project not watched", "project", name, "err", err)
+		return
+	}
+	unsub := w.srv.deps.Watch.Subscribe(name, func(b watch.Batch) {
+		_ = w.srv.rooms.broadcast(name, protocol.MethodFilesChanged, b, nil)
+	})
+	w.subs[name] = &projectWatch{refs: 1, unsub: unsub}
+}
+
+func (w *projectWatches) leave(_ *session, name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	pw := w.subs[name]
+	if pw == nil {
+		return
+	}
+	if pw.refs--; pw.refs > 0 {
+		return
+	}
+	pw.unsub()
+	w.srv.deps.Watch.Release(name)
+	delete(w.subs, name)
+}
