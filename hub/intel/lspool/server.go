@@ -28,7 +28,7 @@ type server struct {
 	mu       sync.Mutex
 	conn     jsonrpc2.Conn
 	connCtx  context.Context // cancelled when conn ends
-	ready    chan struct{} // closed once the current process is initialized
+	ready    chan struct{}   // closed once the current process is initialized
 	up       bool
 	opened   map[string]bool // documents opened on the current process
 	caps     json.RawMessage
