@@ -106,36 +106,57 @@ func TestLocalEditErrors(t *testing.T) {
 }
 
 // TestNoInterleaving checks the property that made us choose YjsMod
-// (FugueMax): two people typing forward at the same place concurrently get
-// their words one after the other, never letter-interleaved.
+// (FugueMax): two people typing at the same place concurrently, forward or
+// backward (each letter before the previous one), get their words one after
+// the other, never letter-interleaved.
 func TestNoInterleaving(t *testing.T) {
-	for _, ids := range [][2]ReplicaID{{1, 2}, {2, 1}, {0xffffffffffff, 7}} {
-		base := New(ids[0])
-		u0, _ := base.Insert("x", 0, "[]")
-		a, b := New(ids[0]), New(ids[1])
-		a.Apply(u0)
-		b.Apply(u0)
-		a.Delete("x", 0, 0)
-		var ua, ub [][]byte
-		for i, c := range "alice" {
-			u, _ := a.Insert("a", 1+i, string(c))
-			ua = append(ua, u)
+	type typer func(d *Doc, author, word string) [][]byte
+	forward := func(d *Doc, author, word string) [][]byte {
+		var out [][]byte
+		for i, c := range []rune(word) {
+			u, _ := d.Insert(author, 1+i, string(c))
+			out = append(out, u)
 		}
-		for i, c := range "bob" {
-			u, _ := b.Insert("b", 1+i, string(c))
-			ub = append(ub, u)
+		return out
+	}
+	backward := func(d *Doc, author, word string) [][]byte {
+		var out [][]byte
+		rs := []rune(word)
+		for i := len(rs) - 1; i >= 0; i-- {
+			u, _ := d.Insert(author, 1, string(rs[i]))
+			out = append(out, u)
 		}
-		for _, u := range ub {
-			a.Apply(u)
-		}
-		for _, u := range ua {
-			b.Apply(u)
-		}
-		if a.Text() != b.Text() {
-			t.Fatalf("diverged: %q vs %q", a.Text(), b.Text())
-		}
-		if got := a.Text(); got != "[alicebob]" && got != "[bobalice]" {
-			t.Fatalf("interleaved: %q", got)
+		return out
+	}
+	tests := []struct {
+		name   string
+		ta, tb typer
+	}{
+		{"both forward", forward, forward},
+		{"both backward", backward, backward},
+		{"forward and backward", forward, backward},
+	}
+	for _, tc := range tests {
+		for _, ids := range [][2]ReplicaID{{1, 2}, {2, 1}, {0xffffffffffff, 7}} {
+			base := New(ids[0])
+			u0, _ := base.Insert("x", 0, "[]")
+			a, b := New(ids[0]), New(ids[1])
+			a.Apply(u0)
+			b.Apply(u0)
+			ua := tc.ta(a, "a", "alice")
+			ub := tc.tb(b, "b", "bob")
+			for _, u := range ub {
+				a.Apply(u)
+			}
+			for _, u := range ua {
+				b.Apply(u)
+			}
+			if a.Text() != b.Text() {
+				t.Fatalf("%s: diverged: %q vs %q", tc.name, a.Text(), b.Text())
+			}
+			if got := a.Text(); got != "[alicebob]" && got != "[bobalice]" {
+				t.Fatalf("%s: interleaved: %q", tc.name, got)
+			}
 		}
 	}
 }
