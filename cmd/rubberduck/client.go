@@ -101,6 +101,15 @@ func (c *hubClient) call(ctx context.Context, method string, params, result any,
 	return tw.Flush()
 }
 
+// join joins a project on this connection, for project-scoped requests.
+func (c *hubClient) join(ctx context.Context, project string) error {
+	if err := c.Call(ctx, protocol.MethodProjectJoin, protocol.JoinParams{Project: project}, nil); err != nil {
+		c.Close()
+		return friendly(err)
+	}
+	return nil
+}
+
 // friendly strips the JSON-RPC framing from hub errors for the terminal.
 func friendly(err error) error {
 	var rpcErr *protocol.Error

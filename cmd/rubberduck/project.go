@@ -13,6 +13,7 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/auth"
 	"github.com/rubberduckhub/rubberduck/hub/project"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
+	"github.com/rubberduckhub/rubberduck/sandbox"
 )
 
 func newProjectCmd() *cobra.Command {
@@ -100,7 +101,25 @@ func newProjectCmd() *cobra.Command {
 			}
 		})
 	})
-	cmd.AddCommand(add, list, show, update, remove, grant, revoke, members)
+	audit := run("audit NAME", "Report symlinks that escape the project, dangle or cross mounts (owners)", 1, func(cmd *cobra.Command, c *hubClient, args []string) error {
+		if err := c.join(cmd.Context(), args[0]); err != nil {
+			return err
+		}
+		var rep sandbox.SymlinkReport
+		return c.call(cmd.Context(), protocol.MethodFilesAuditSymlinks, protocol.ProjectParams{Project: args[0]}, &rep, func(w *tabwriter.Writer) {
+			fmt.Fprintf(w, "%d entries, %d symlinks, %d problems\n", rep.Entries, rep.Symlinks, len(rep.Findings))
+			if len(rep.Findings) > 0 {
+				fmt.Fprintln(w, "PATH\tPROBLEM\tTARGET")
+			}
+			for _, f := range rep.Findings {
+				fmt.Fprintf(w, "%s\t%s\t%s\n", f.Path, f.Problem, orDash(f.Target))
+			}
+			if rep.Truncated {
+				fmt.Fprintln(w, "(report truncated)")
+			}
+		})
+	})
+	cmd.AddCommand(add, list, show, update, remove, grant, revoke, members, audit)
 	return cmd
 }
 
