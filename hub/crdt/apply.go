@@ -106,7 +106,7 @@ func (d *Doc) adopt(u *update) {
 	for i := range u.runs {
 		x := &u.runs[i]
 		it := &slab[i]
-		*it = item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r, text: x.text, del: x.del}
+		*it = item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r, text: x.text}
 		if x.del {
 			it.text = nil
 		}
@@ -116,7 +116,7 @@ func (d *Doc) adopt(u *update) {
 		}
 		b.items = append(b.items, it)
 		it.blk = b
-		if !it.del {
+		if !it.dead() {
 			b.vis += it.n
 			d.vis += it.n
 		}
@@ -234,8 +234,8 @@ func (d *Doc) tryIntegrate(x *run) bool {
 // between x's origins and stop at the first one x must precede.
 func (d *Doc) integrate(x *run) {
 	it := d.newItem()
-	*it = item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r, text: x.text, del: x.del}
-	if it.del {
+	*it = item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r, text: x.text}
+	if x.del {
 		it.text = nil
 	}
 	var left, right *item
@@ -301,7 +301,7 @@ place:
 		ag.addAttr(s, p.author, p.t, false)
 		s += uint32(p.n)
 	}
-	if !it.del && d.track {
+	if !it.dead() && d.track {
 		d.addChange(Change{Pos: d.visPos(it), Insert: string(it.text)}, it.n)
 	}
 }

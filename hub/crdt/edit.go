@@ -89,7 +89,7 @@ func (d *Doc) place(bi, ii int, left *item, text []byte, n int, au uint32, t int
 	me := d.agents[d.me]
 	start := me.next
 	var it *item
-	if left != nil && left.a == d.me && left.s+uint32(left.n) == start && !left.del && left.r == rid {
+	if left != nil && left.a == d.me && left.s+uint32(left.n) == start && !left.dead() && left.r == rid {
 		left.text = append(left.text, text...)
 		left.n += n
 		d.addVis(left.blk, n)
@@ -136,7 +136,7 @@ func (d *Doc) deleteSpan(sp idSpan, segs *[]segment) {
 	s, end := sp.s, sp.s+uint32(sp.n)
 	for s < end {
 		it := ag.get(s)
-		if it.del {
+		if it.dead() {
 			s = it.s + uint32(it.n)
 			continue
 		}
@@ -161,7 +161,6 @@ func (d *Doc) deleteSpan(sp idSpan, segs *[]segment) {
 // tombstones it continues, so deleted runs cost one item, not one per
 // backspace. Callers must not use it afterwards (it may be merged away).
 func (d *Doc) markDeleted(it *item) {
-	it.del = true
 	it.text = nil
 	d.addVis(it.blk, -it.n)
 	d.recordDel(it)
@@ -178,7 +177,7 @@ func (d *Doc) markDeleted(it *item) {
 // mergeable reports whether tombstone r continues tombstone l exactly as if
 // they had never been split.
 func (d *Doc) mergeable(l, r *item) bool {
-	return l.del && r.del && l.a == r.a && r.s == l.s+uint32(l.n) && r.l == l.last() && r.r == l.r
+	return l.dead() && r.dead() && l.a == r.a && r.s == l.s+uint32(l.n) && r.l == l.last() && r.r == l.r
 }
 
 // absorb merges b.items[i+1] into b.items[i].
@@ -289,7 +288,7 @@ func (d *Doc) Attribution() []Span {
 	}
 	for _, b := range d.blocks {
 		for _, it := range b.items {
-			if it.del {
+			if it.dead() {
 				continue
 			}
 			ag := d.agents[it.a]

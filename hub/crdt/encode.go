@@ -127,7 +127,7 @@ func (d *Doc) appendDeleted(dels []idSpan, a, limit uint32) []idSpan {
 			if it.s >= limit {
 				return dels
 			}
-			if !it.del {
+			if !it.dead() {
 				continue
 			}
 			n := min(it.n, int(limit-it.s))
@@ -342,11 +342,11 @@ func (d *Doc) encodeSnapshot() []byte {
 	}
 	for _, b := range d.blocks {
 		for _, it := range b.items {
-			if open && it.a == ca && it.s == cs+uint32(cn) && it.del == cdel && it.r == cr && it.l == (id{ca, it.s - 1}) {
+			if open && it.a == ca && it.s == cs+uint32(cn) && it.dead() == cdel && it.r == cr && it.l == (id{ca, it.s - 1}) {
 				cn += it.n
 			} else {
 				flush()
-				open, ca, cs, cn, cl, cr, cdel = true, it.a, it.s, it.n, it.l, it.r, it.del
+				open, ca, cs, cn, cl, cr, cdel = true, it.a, it.s, it.n, it.l, it.r, it.dead()
 			}
 			e.content = append(e.content, it.text...)
 		}
@@ -408,13 +408,13 @@ func (e *encoder) group(rg idSpan) {
 			if off > 0 {
 				l = id{rg.a, s - 1}
 			}
-			if open && cdel == it.del && cr == it.r && l == (id{rg.a, s - 1}) {
+			if open && cdel == it.dead() && cr == it.r && l == (id{rg.a, s - 1}) {
 				cn += k
 			} else {
 				flush()
-				open, cs, cn, cl, cr, cdel = true, s, k, l, it.r, it.del
+				open, cs, cn, cl, cr, cdel = true, s, k, l, it.r, it.dead()
 			}
-			if !it.del {
+			if !it.dead() {
 				e.content = append(e.content, it.text[it.byteOff(off):it.byteOff(off+k)]...)
 			}
 			s += uint32(k)

@@ -21,10 +21,13 @@ type item struct {
 	a, s uint32 // id of the first character
 	n    int    // length in code points
 	l, r id     // origins of the first character
-	text []byte // UTF-8 content; nil once deleted (tombstone)
-	del  bool
+	text []byte // UTF-8 content; nil exactly when deleted (tombstone)
 	blk  *block
 }
+
+// dead reports whether the item is a tombstone. Live items always hold
+// text (n >= 1), so no separate flag is needed: 64 bytes per item.
+func (it *item) dead() bool { return it.text == nil }
 
 func (it *item) last() id { return id{it.a, it.s + uint32(it.n) - 1} }
 
@@ -191,7 +194,7 @@ func (d *Doc) findVis(p int) (int, int, int) {
 	}
 	rem := p - c.vis
 	for i, it := range d.blocks[c.bi].items {
-		if !it.del {
+		if !it.dead() {
 			if rem < it.n {
 				return c.bi, i, rem
 			}
@@ -210,7 +213,7 @@ func (d *Doc) visPos(it *item) int {
 		if x == it {
 			return p
 		}
-		if !x.del {
+		if !x.dead() {
 			p += x.n
 		}
 	}
@@ -222,7 +225,7 @@ func (d *Doc) insertAt(bi, ii int, it *item) {
 	b := d.blocks[bi]
 	b.items = slices.Insert(b.items, ii, it)
 	it.blk = b
-	if !it.del {
+	if !it.dead() {
 		d.addVis(b, it.n)
 	}
 	if len(b.items) > maxBlock {
@@ -238,7 +241,7 @@ func (d *Doc) splitBlock(bi int) {
 	b.items = b.items[:h]
 	for _, it := range nb.items {
 		it.blk = nb
-		if !it.del {
+		if !it.dead() {
 			nb.vis += it.n
 		}
 	}
@@ -256,8 +259,8 @@ func (d *Doc) splitBlock(bi int) {
 // part, which is placed right after it in both the sequence and the index.
 func (d *Doc) split(it *item, k int) *item {
 	r := new(item) // not from the slab: split halves of tombstones are often merged away again
-	*r = item{a: it.a, s: it.s + uint32(k), n: it.n - k, l: id{it.a, it.s + uint32(k) - 1}, r: it.r, del: it.del}
-	if !it.del {
+	*r = item{a: it.a, s: it.s + uint32(k), n: it.n - k, l: id{it.a, it.s + uint32(k) - 1}, r: it.r}
+	if !it.dead() {
 		bo := it.byteOff(k)
 		r.text = it.text[bo:]
 		it.text = it.text[:bo:bo]
