@@ -179,7 +179,6 @@ type Conn struct {
 
 	workers  conc.WaitGroup // dispatch and concurrent requests
 	inflight chan struct{}  // semaphore for concurrent requests
-	loops    conc.WaitGroup // Dial's read loop
 }
 
 // New wraps an established WebSocket. Call Run to serve it.
