@@ -268,7 +268,7 @@ func (d *document) nextEdit() *pendingEdit {
 
 // textEdit is the single LSP edit that turns the editor's text into p's.
 func (d *document) textEdit(p *pendingEdit) lsp.TextEdit {
-	pre, suf := commonEnds(d.text, p.expected)
+	pre, suf := editEnds(d.text, p.expected)
 	s := position(d.text, pre, d.unit)
 	e := position(d.text, len(d.text)-suf, d.unit)
 	return lsp.TextEdit{
@@ -291,4 +291,15 @@ func (d *document) answered(seq uint64, applied bool) {
 	if !applied {
 		d.pending = nil
 	}
+}
+
+// editEnds is commonEnds that keeps a final newline both texts have out of
+// the edit: Neovim holds it as 'eol', not as text, and mangles edits that
+// reach past it (0.7 turns an insertion after it into extra lines).
+func editEnds(a, b string) (p, s int) {
+	if len(a) > 0 && len(b) > 0 && a[len(a)-1] == '\n' && b[len(b)-1] == '\n' {
+		p, s = commonEnds(a[:len(a)-1], b[:len(b)-1])
+		return p, s + 1
+	}
+	return commonEnds(a, b)
 }
