@@ -116,8 +116,6 @@ func (s *snapshot) walkBelow(dir string, fn func(rel string, e entry)) {
 	}
 }
 
-func (s *snapshot) len() int { return len(s.entries) }
-
 // split returns the parent directory ("" for the root) and base name.
 func split(rel string) (dir, name string) {
 	i := strings.LastIndexByte(rel, '/')
