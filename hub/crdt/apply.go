@@ -22,6 +22,10 @@ func (d *Doc) apply(update []byte, wantChanges bool) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
+	pristine := d.pristine()
+	if u.docOrder && !pristine {
+		u.assignAll()
+	}
 	amap := make([]uint32, len(u.agents))
 	for i, rid := range u.agents {
 		amap[i] = d.agent(rid)
@@ -48,8 +52,8 @@ func (d *Doc) apply(update []byte, wantChanges bool) ([]Change, error) {
 	}
 
 	if u.docOrder {
-		if d.pristine() {
-			d.adopt(u)
+		if pristine {
+			d.adopt(u, aumap)
 			if d.vis > 0 && wantChanges {
 				return []Change{{Insert: d.Text()}}, nil
 			}
@@ -98,7 +102,7 @@ func (d *Doc) pristine() bool {
 
 // adopt loads a validated document-order snapshot into a pristine Doc:
 // items are laid out in the given order and indexed, with no integration.
-func (d *Doc) adopt(u *update) {
+func (d *Doc) adopt(u *update, aumap []uint32) {
 	slab := make([]item, len(u.runs))
 	const fill = maxBlock * 3 / 4 // leave room to grow without splitting at once
 	d.blocks = d.blocks[:0]
@@ -134,11 +138,6 @@ func (d *Doc) adopt(u *update) {
 		f := make([]*item, len(o))
 		for k, i := range o {
 			f[k] = &slab[i]
-			s := slab[i].s
-			for _, p := range u.runs[i].attr {
-				ag.addAttr(s, p.author, p.t, false)
-				s += uint32(p.n)
-			}
 		}
 		for len(f) > 0 {
 			k := min(len(f), maxChunk/2)
@@ -147,6 +146,17 @@ func (d *Doc) adopt(u *update) {
 		}
 		last := ag.frags[len(ag.frags)-1]
 		ag.next = last[len(last)-1].s + uint32(last[len(last)-1].n)
+	}
+	for ref, pieces := range u.agentAttr {
+		if len(u.byAgent[ref]) == 0 {
+			continue
+		}
+		ag := d.agents[slab[u.byAgent[ref][0]].a]
+		s := uint32(0)
+		for _, p := range pieces {
+			ag.addAttr(s, aumap[p.author], p.t, false)
+			s += uint32(p.n)
+		}
 	}
 }
 

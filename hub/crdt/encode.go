@@ -528,13 +528,12 @@ func (r *reader) fail() { r.bad = true; r.b = nil }
 // run is a decoded remote run, with origins in update-local agent refs until
 // Apply maps them to the document's agents.
 type run struct {
-	a, s   uint32
-	n      int
-	l, r   id
-	del    bool
-	text   []byte
-	attr   []attrPiece
-	attrLo int // index of attr[0] in update.attr
+	a, s uint32
+	n    int
+	l, r id
+	del  bool
+	text []byte
+	attr []attrPiece
 }
 
 type attrPiece struct {
@@ -548,11 +547,11 @@ type update struct {
 	authors []string
 	runs    []run
 	dels    []idSpan
-	attr    []attrPiece
 	// docOrder marks a snapshot whose runs are in document order and cover
 	// every replica's seqs from 0 (see readDocOrder).
-	docOrder bool
-	byAgent  [][]int32 // docOrder only: run indices per agent ref, in seq order
+	docOrder  bool
+	byAgent   [][]int32     // docOrder only: run indices per agent ref, in seq order
+	agentAttr [][]attrPiece // docOrder only: attribution per agent ref, from seq 0
 }
 
 // readRun reads the rest of a run whose header is h, for agent a at seq s.
@@ -610,36 +609,63 @@ func (u *update) readAttr(r *reader, order []int32, nau int) string {
 	for _, i := range order {
 		want += uint64(u.runs[i].n)
 	}
+	pieces, msg := readPieces(r, nau, want)
+	if msg == "" {
+		u.assignPieces(pieces, order)
+	}
+	return msg
+}
+
+// readPieces reads attribution pieces that must cover exactly want seqs.
+func readPieces(r *reader, nau int, want uint64) ([]attrPiece, string) {
 	nat := r.count(3)
+	pieces := make([]attrPiece, 0, nat)
 	t := int64(0)
-	ri, used := 0, 0
 	total := uint64(0)
 	for i := 0; i < nat && !r.bad; i++ {
 		n := r.uv()
 		au := r.uv()
 		t += r.sv()
 		if n == 0 || au >= uint64(nau) || total+n > want {
-			return "attribution"
+			return nil, "attribution"
 		}
 		total += n
-		for left := int(n); left > 0; {
+		pieces = append(pieces, attrPiece{int(n), uint32(au), t})
+	}
+	if r.bad || total != want {
+		return nil, "attribution coverage"
+	}
+	return pieces, ""
+}
+
+// assignPieces splits pieces (covering exactly the runs u.runs[order[0]],
+// u.runs[order[1]], ... in seq order) at run boundaries and attaches them.
+func (u *update) assignPieces(pieces []attrPiece, order []int32) {
+	out := make([]attrPiece, 0, len(pieces)+len(order)) // never reallocates
+	ri, used, lo := 0, 0, 0
+	for _, p := range pieces {
+		for left := p.n; left > 0; {
 			x := &u.runs[order[ri]]
 			k := min(left, x.n-used)
-			if len(x.attr) == 0 {
-				x.attrLo = len(u.attr)
-			}
-			u.attr = append(u.attr, attrPiece{k, uint32(au), t})
-			x.attr = u.attr[x.attrLo:len(u.attr):len(u.attr)]
+			out = append(out, attrPiece{k, p.author, p.t})
 			left -= k
 			if used += k; used == x.n {
+				x.attr = out[lo:len(out):len(out)]
+				lo = len(out)
 				ri, used = ri+1, 0
 			}
 		}
 	}
-	if r.bad || total != want {
-		return "attribution coverage"
+}
+
+// assignAll attaches a snapshot's per-agent attribution to its runs, for
+// merging the snapshot run by run.
+func (u *update) assignAll() {
+	for ref, order := range u.byAgent {
+		if len(order) > 0 {
+			u.assignPieces(u.agentAttr[ref], order)
+		}
 	}
-	return ""
 }
 
 // readDocOrder reads the runs section of a snapshot (version 2): runs in
@@ -707,6 +733,7 @@ func (u *update) readDocOrder(r *reader, na, nau int) string {
 		}
 	}
 	covered := make([]bool, na)
+	u.agentAttr = make([][]attrPiece, na)
 	ng := r.count(2)
 	for g := 0; g < ng && !r.bad; g++ {
 		ref := r.uv()
@@ -714,9 +741,11 @@ func (u *update) readDocOrder(r *reader, na, nau int) string {
 			return "attribution agent"
 		}
 		covered[ref] = true
-		if msg := u.readAttr(r, u.byAgent[ref], nau); msg != "" {
+		pieces, msg := readPieces(r, nau, total[ref])
+		if msg != "" {
 			return msg
 		}
+		u.agentAttr[ref] = pieces
 	}
 	for a := range na {
 		if total[a] > 0 && !covered[a] {
@@ -798,7 +827,6 @@ func decodeUpdate(b []byte) (*update, error) {
 	}
 	for i := range u.runs {
 		x := &u.runs[i]
-		x.attr = u.attr[x.attrLo : x.attrLo+len(x.attr) : x.attrLo+len(x.attr)] // u.attr may have moved
 		if x.del {
 			continue
 		}
