@@ -213,3 +213,25 @@ func BenchmarkLoadTraceSnapshot(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkConcurrentTrace replays each concurrent trace with one replica
+// per agent (every transaction applied on a replica holding exactly its
+// parents) and merges everything into a fresh replica: the cost of remote
+// integration under real concurrency.
+func BenchmarkConcurrentTrace(b *testing.B) {
+	for _, f := range traceFiles(b, true) {
+		b.Run(traceName(f), func(b *testing.B) {
+			tr := loadTrace(b, f)
+			var d *Doc
+			cpu0 := cpuTime()
+			for b.Loop() {
+				d = replayConcurrent(b, tr)
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			if d.Text() != tr.EndContent {
+				b.Fatal("merged text differs from endContent")
+			}
+			b.ReportMetric(float64(len(d.EncodeState())), "docBytes")
+		})
+	}
+}
