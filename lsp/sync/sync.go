@@ -1,0 +1,351 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/rubberduckhub/rubberduck/hub/crdt"
+	"github.com/rubberduckhub/rubberduck/lsp/protocol"
+)
+
+// ErrNotOpen means the editor has not opened the buffer (Open was not
+// called, or Close was).
+var ErrNotOpen = errors.New("sync: buffer is not open in the editor")
+
+// Buffer reconciles one editor buffer with one CRDT replica. It is a pure
+// state machine: its owner does the I/O (reads didChange, sends applyEdit,
+// ships CRDT updates) and serialises every call together with every other
+// use of the Doc, which Buffer reads and edits directly.
+//
+// What it keeps: the text the editor holds at the last version it reported
+// (the shadow), at most one workspace/applyEdit in flight, and the changes
+// the editor has yet to receive (queued). The Doc's text is always the
+// shadow with the in-flight edit and then the queued changes applied.
+type Buffer struct {
+	doc    *crdt.Doc
+	author string
+	unit   crdt.Unit
+
+	open     bool
+	readOnly bool
+	version  int32
+	shadow   string // the editor's text at version, line endings normalised
+
+	flight *flight
+	queued op // from the in-flight edit's target (or the shadow) to the Doc
+
+	nextID uint64
+}
+
+// flight is an applyEdit the editor has not been seen to apply or drop.
+type flight struct {
+	id      uint64
+	version int32  // the version the edit was addressed to
+	target  string // the shadow once the edit is applied
+	parts   []edit // not yet echoed, relative to the current shadow, ascending
+}
+
+// Edit is a workspace/applyEdit the owner must send: edits to the editor's
+// buffer at Version (versioned, so a stale edit is refused by the editor).
+// Pass ID back to EditResult with the editor's answer.
+type Edit struct {
+	ID      uint64
+	Version int32
+	Edits   []protocol.TextEdit
+}
+
+// Params returns the applyEdit params for the buffer's URI.
+func (e *Edit) Params(uri string) protocol.ApplyWorkspaceEditParams {
+	v := e.Version
+	return protocol.ApplyWorkspaceEditParams{
+		Label: "RubberDuck",
+		Edit: protocol.WorkspaceEdit{DocumentChanges: []protocol.TextDocumentEdit{{
+			TextDocument: protocol.OptionalVersionedTextDocumentIdentifier{URI: uri, Version: &v},
+			Edits:        e.Edits,
+		}}},
+	}
+}
+
+// Result is what a local edit produced.
+type Result struct {
+	// Updates are CRDT updates to send to the other replicas, in order.
+	Updates [][]byte
+	// Changes are the text changes made to the Doc, in the form Doc.Apply
+	// returns (sequential, code points): owners that share the Doc between
+	// several buffers (the hub's thin clients) pass them to the others'
+	// RemoteApplied.
+	Changes []crdt.Change
+	// Edit, when not nil, must be sent to the editor.
+	Edit *Edit
+	// Refused is true when the buffer is read-only and the editor's change
+	// was reverted instead of applied (Edit undoes it): tell the person.
+	Refused bool
+}
+
+// New returns a Buffer for doc, whose local edits are attributed to author
+// and whose positions are counted in encoding (protocol.EncodingUTF8,
+// EncodingUTF16 or EncodingUTF32, as negotiated at initialize).
+func New(doc *crdt.Doc, author, encoding string) *Buffer {
+	return &Buffer{doc: doc, author: author, unit: UnitOf(encoding)}
+}
+
+// Doc returns the replica the buffer edits.
+func (b *Buffer) Doc() *crdt.Doc { return b.doc }
+
+// Unit returns the unit editor positions are counted in.
+func (b *Buffer) Unit() crdt.Unit { return b.unit }
+
+// SetReadOnly makes the buffer refuse local edits: they are reverted in the
+// editor rather than applied to the Doc (readers' buffers).
+func (b *Buffer) SetReadOnly(ro bool) { b.readOnly = ro }
+
+// Version is the last version the editor reported.
+func (b *Buffer) Version() int32 { return b.version }
+
+// EditorText is the text the buffer believes the editor holds.
+func (b *Buffer) EditorText() string { return b.shadow }
+
+// InSync reports whether the editor is known to hold the Doc's text.
+func (b *Buffer) InSync() bool { return b.open && b.flight == nil && b.queued.noop() }
+
+// Open records that the editor opened the buffer at version with text. The
+// Doc wins: if the editor's text differs, the returned Edit rewrites the
+// editor's buffer to the Doc's text with a minimal diff.
+func (b *Buffer) Open(version int32, text string) *Edit {
+	b.open = true
+	b.version = version
+	b.shadow = Normalize(text)
+	b.flight = nil
+	b.queued = diffOp(b.shadow, b.doc.Text())
+	return b.send()
+}
+
+// Close forgets the editor's buffer (didClose).
+func (b *Buffer) Close() {
+	b.open = false
+	b.flight = nil
+	b.queued = nil
+	b.shadow = ""
+}
+
+// EditorChanged takes one didChange: the editor's buffer went to version
+// through changes (applied in order, positions in the negotiated encoding).
+// Changes that are the echo of our own applyEdit are recognised and not
+// applied again; the others are the person's typing, moved across whatever
+// the editor has not received yet and applied to the Doc. On error nothing
+// changed except the recorded version.
+func (b *Buffer) EditorChanged(version int32, changes []protocol.TextDocumentContentChangeEvent) (res Result, err error) {
+	if !b.open {
+		return Result{}, ErrNotOpen
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sync: internal error: %v", r)
+		}
+	}()
+	// Decode every change against the evolving shadow first, so a bad
+	// position leaves the state as it was.
+	locals := make([]edit, 0, len(changes))
+	text := b.shadow
+	for _, c := range changes {
+		e, err := b.decode(text, c)
+		if err != nil {
+			b.version = version
+			return Result{}, err
+		}
+		locals = append(locals, e)
+		text = replaceOp(utf8.RuneCountInString(text), e.pos, e.del, e.ins).apply(text)
+	}
+	b.version = version
+
+	// A whole-didChange echo: the editor applied our edit, perhaps
+	// reporting it differently (VS Code minimises edits).
+	if b.flight != nil && text == b.flight.target {
+		b.shadow = text
+		b.flight = nil
+		return b.finish(res), nil
+	}
+	for _, e := range locals {
+		n := utf8.RuneCountInString(b.shadow)
+		if b.flight != nil {
+			if b.flight.consume(e) {
+				b.shadow = replaceOp(n, e.pos, e.del, e.ins).apply(b.shadow)
+				if len(b.flight.parts) == 0 {
+					b.flight = nil
+				}
+				continue
+			}
+			// The person typed before our edit arrived: the editor drops
+			// it (its version moved on). What it carried is queued again.
+			b.requeueFlight()
+		}
+		local := replaceOp(n, e.pos, e.del, e.ins)
+		if b.readOnly {
+			// Revert: the editor must go back from its new text to the Doc.
+			b.queued = compose(local.invert(b.shadow), b.queued)
+			res.Refused = true
+		} else {
+			lp, qp := transform(local, b.queued)
+			if err := b.applyToDoc(lp, &res); err != nil {
+				return res, err
+			}
+			b.queued = qp
+		}
+		b.shadow = local.apply(b.shadow)
+	}
+	return b.finish(res), nil
+}
+
+func (b *Buffer) finish(res Result) Result {
+	res.Edit = b.send()
+	return res
+}
+
+// RemoteApplied takes the text changes the Doc reported for updates from
+// elsewhere (Doc.Apply, Undo, an edit by another buffer sharing the Doc),
+// and returns the applyEdit that brings the editor up to date, or nil when
+// one is already in flight (the changes follow when it resolves) or the
+// editor has not opened the buffer.
+func (b *Buffer) RemoteApplied(changes []crdt.Change) *Edit {
+	if !b.open || len(changes) == 0 {
+		return nil
+	}
+	n := b.queued.targetLen()
+	for _, c := range changes {
+		b.queued = compose(b.queued, replaceOp(n, c.Pos, c.Delete, c.Insert))
+		n = n - c.Delete + utf8.RuneCountInString(c.Insert)
+	}
+	return b.send()
+}
+
+// EditResult takes the editor's answer to the applyEdit with id. Applied is
+// not trusted (Neovim answers true for edits it dropped); a refusal of the
+// edit still in flight means it will never be echoed, so its changes are
+// queued again and sent with the next event or Flush.
+func (b *Buffer) EditResult(id uint64, applied bool) {
+	if applied || b.flight == nil || b.flight.id != id {
+		return
+	}
+	b.requeueFlight()
+}
+
+// Flush returns an applyEdit for whatever the editor still lacks when none
+// is in flight; owners call it after a refused edit, on a timer.
+func (b *Buffer) Flush() *Edit { return b.send() }
+
+// requeueFlight gives up on the in-flight edit: what it has not delivered
+// goes back in front of the queue.
+func (b *Buffer) requeueFlight() {
+	f := b.flight
+	b.flight = nil
+	b.queued = compose(fromEdits(utf8.RuneCountInString(b.shadow), f.parts), b.queued)
+}
+
+// send puts the queued changes in flight if nothing is.
+func (b *Buffer) send() *Edit {
+	if !b.open || b.flight != nil || b.queued.noop() {
+		return nil
+	}
+	parts := b.queued.edits()
+	offs := make([]int, 0, 2*len(parts))
+	for _, p := range parts {
+		offs = append(offs, p.pos, p.pos+p.del)
+	}
+	pos := positions(b.shadow, offs, b.unit)
+	edits := make([]protocol.TextEdit, len(parts))
+	for i, p := range parts {
+		edits[i] = protocol.TextEdit{Range: protocol.Range{Start: pos[2*i], End: pos[2*i+1]}, NewText: p.ins}
+	}
+	b.nextID++
+	target := b.queued.apply(b.shadow)
+	b.flight = &flight{id: b.nextID, version: b.version, target: target, parts: parts}
+	b.queued = identity(utf8.RuneCountInString(target))
+	return &Edit{ID: b.nextID, Version: b.version, Edits: edits}
+}
+
+// consume reports whether e (relative to the current shadow) is exactly one
+// of the parts not yet echoed, and if so removes it and shifts the parts
+// after it. Editors that apply a multi-edit applyEdit one edit at a time
+// (Neovim) report each part in its own didChange.
+func (f *flight) consume(e edit) bool {
+	for i, p := range f.parts {
+		if p.pos == e.pos && p.del == e.del && p.ins == e.ins {
+			d := utf8.RuneCountInString(p.ins) - p.del
+			f.parts = append(f.parts[:i], f.parts[i+1:]...)
+			for j := i; j < len(f.parts); j++ {
+				f.parts[j].pos += d
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// decode converts one content change against text into code points.
+func (b *Buffer) decode(text string, c protocol.TextDocumentContentChangeEvent) (edit, error) {
+	ins := Normalize(c.Text)
+	if !utf8.ValidString(ins) {
+		return edit{}, fmt.Errorf("didChange: %w", crdt.ErrInvalidText)
+	}
+	if c.Range == nil {
+		// Full-text sync: the smallest replacement that explains it.
+		return trimEdit(text, ins), nil
+	}
+	start, err := Offset(text, c.Range.Start, b.unit)
+	if err != nil {
+		return edit{}, fmt.Errorf("didChange range start: %w", err)
+	}
+	end, err := Offset(text, c.Range.End, b.unit)
+	if err != nil {
+		return edit{}, fmt.Errorf("didChange range end: %w", err)
+	}
+	if end < start {
+		start, end = end, start
+	}
+	return edit{pos: start, del: end - start, ins: ins}, nil
+}
+
+// applyToDoc applies o (relative to the Doc's text) to the Doc as the
+// buffer's author, one update per contiguous replacement.
+func (b *Buffer) applyToDoc(o op, res *Result) error {
+	pos := 0
+	for _, e := range o.edits() {
+		// e.pos is relative to the Doc before o; earlier edits shifted it.
+		p := e.pos + pos
+		u, err := b.doc.Replace(b.author, p, e.del, e.ins)
+		if err != nil {
+			return fmt.Errorf("apply editor change to document: %w", err)
+		}
+		if u != nil {
+			res.Updates = append(res.Updates, u)
+		}
+		res.Changes = append(res.Changes, crdt.Change{Pos: p, Delete: e.del, Insert: e.ins})
+		pos += utf8.RuneCountInString(e.ins) - e.del
+	}
+	return nil
+}
+
+// trimEdit is the single replacement turning a into b: everything between
+// their common prefix and common suffix, cut at character boundaries.
+func trimEdit(a, b string) edit {
+	p := 0 // bytes
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	for p > 0 && (p < len(a) && !utf8.RuneStart(a[p]) || p < len(b) && !utf8.RuneStart(b[p])) {
+		p--
+	}
+	s := 0
+	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
+		s++
+	}
+	for s > 0 && (!utf8.RuneStart(a[len(a)-s]) || !utf8.RuneStart(b[len(b)-s])) {
+		s--
+	}
+	return edit{
+		pos: utf8.RuneCountInString(a[:p]),
+		del: utf8.RuneCountInString(a[p : len(a)-s]),
+		ins: b[p : len(b)-s],
+	}
+}
