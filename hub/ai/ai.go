@@ -117,6 +117,10 @@ type Options struct {
 	// checked: its caller is.
 	CanConfigure func(ctx context.Context, project, person string) bool
 
+	// CanWrite says whether person may change a project's files; proposals
+	// are resolved only by writers. nil: ResolveProposal trusts its caller.
+	CanWrite func(ctx context.Context, project, person string) bool
+
 	// MaxOutputTokens bounds one answer; default 2048.
 	MaxOutputTokens int
 	// ContextWindows overrides model context sizes (exact names or prefixes).
@@ -213,6 +217,20 @@ func New(opts Options) (*Engine, error) {
 
 // Proposals returns the proposal manager, for rubberduck/proposal/resolve.
 func (e *Engine) Proposals() *propose.Manager { return e.proposals }
+
+// ErrForbidden is returned when a person may not do what they asked.
+var ErrForbidden = errors.New("ai: not allowed")
+
+// ResolveProposal accepts or rejects one hunk of a proposal (hunk < 0: all
+// pending hunks) for rubberduck/proposal/resolve. Only writers may resolve.
+// A hunk that no longer applies comes back with status "conflict" and a
+// reason; the room sees the updated proposal as $/rubberduck/proposal.
+func (e *Engine) ResolveProposal(ctx context.Context, project, id string, hunk int, accept bool, person string) (*propose.Proposal, error) {
+	if e.opts.CanWrite != nil && !e.opts.CanWrite(ctx, project, person) {
+		return nil, fmt.Errorf("%w: resolving proposals needs write access", ErrForbidden)
+	}
+	return e.proposals.Resolve(ctx, project, id, hunk, accept, person)
+}
 
 // Usage returns the usage tracker, for usage reports.
 func (e *Engine) Usage() *usage.Tracker { return e.usage }

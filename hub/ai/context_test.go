@@ -2,6 +2,7 @@ package ai_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -255,5 +256,41 @@ func TestProposeEditToolBecomesAProposal(t *testing.T) {
 	p, err := e.eng.Proposals().Resolve(context.Background(), "p1", props[0].(string), -1, true, "bob")
 	if err != nil || !p.Done() || !strings.Contains(e.files.data["calc/calc.go"], "if b == 0") {
 		t.Fatalf("accept all: %v %+v\n%s", err, p, e.files.data["calc/calc.go"])
+	}
+}
+
+func TestOnlyWritersResolveProposals(t *testing.T) {
+	e := newEnv(t, "openai", func(o *ai.Options) {
+		o.CanWrite = func(_ context.Context, _, person string) bool { return person != "guest" }
+	})
+	s := e.room.join("p1")
+	e.enqueue(aitest.Reply{Chunks: []string{"calc/calc.go\n<<<<<<< SEARCH\n\treturn a / b\n=======\n\treturn a / (b + 0)\n>>>>>>> REPLACE\n"}})
+	res, _ := e.eng.Send(context.Background(), ai.SendRequest{Project: "p1", Author: "ann", Text: "/refactor"})
+	m := s.final(t, res.ReplyID)
+	id := m["proposals"].([]any)[0].(string)
+	if _, err := e.eng.ResolveProposal(context.Background(), "p1", id, 0, true, "guest"); !errors.Is(err, ai.ErrForbidden) {
+		t.Errorf("guest resolved a proposal: %v", err)
+	}
+	if p, err := e.eng.ResolveProposal(context.Background(), "p1", id, 0, true, "ann"); err != nil || p.Hunks[0].Status != propose.Accepted {
+		t.Errorf("writer: %v %+v", err, p)
+	}
+}
+
+func TestUnreachableProviderIsExplainedAndStartUpIsOffline(t *testing.T) {
+	e := newEnv(t, "openai", nil)
+	eng, err := ai.New(ai.Options{Store: e.st, Broadcaster: e.room,
+		Provider: provider.Config{Provider: "anthropic", Model: "claude-sonnet-4-5", BaseURL: "http://127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if n := len(e.reqs()) + len(e.ant.Requests()); n != 0 {
+		t.Fatalf("start-up made %d requests", n)
+	}
+	s := e.room.join("p1")
+	res, _ := eng.Send(context.Background(), ai.SendRequest{Project: "p1", Author: "ann", Text: "hi"})
+	m := s.final(t, res.ReplyID)
+	if m["errorKind"] != "unreachable" || !strings.Contains(m["error"].(string), "cannot be reached") {
+		t.Errorf("final = %v", m)
 	}
 }
