@@ -212,3 +212,15 @@ func TestConvergenceRandom(t *testing.T) {
 		runConvergence(t, seed, nrep, 60+int(seed%7)*20)
 	}
 }
+
+// TestConvergenceLongSessions runs fewer but longer sessions (three to
+// five replicas, 1,500 steps, like Teamtype's fuzzer) so documents grow
+// large enough to split blocks and index chunks many times.
+func TestConvergenceLongSessions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long sessions skipped in -short")
+	}
+	for seed := range uint64(10) {
+		runConvergence(t, 1_000_000+seed, 3+int(seed%3), 1500)
+	}
+}
