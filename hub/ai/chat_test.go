@@ -2,7 +2,9 @@ package ai_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -313,5 +315,48 @@ func TestProjectBaseURLNeverGetsTheHubsKey(t *testing.T) {
 	s2.final(t, res.ReplyID)
 	if auth := e.reqs()[0].Header.Get("Authorization"); auth != "Bearer sk-test" {
 		t.Errorf("hub endpoint auth = %q", auth)
+	}
+}
+
+func TestConcurrentQuestionsCancelsAndReads(t *testing.T) {
+	e := newEnv(t, "openai", nil)
+	e.oai.SetDefault(aitest.Reply{Chunks: []string{"a", "b", "c"}, Delay: time.Millisecond})
+	s := e.room.join("p1")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	replies := make(chan string, 16)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			res, err := e.eng.Send(ctx, ai.SendRequest{Project: "p1", Author: fmt.Sprintf("p%d", i), Text: "q"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			replies <- res.ReplyID
+			if i%3 == 0 {
+				_ = e.eng.Cancel(ctx, "p1", res.ReplyID, "someone")
+			}
+			_, _ = e.eng.History(ctx, "p1", ai.HistoryQuery{Limit: 5})
+			_, _ = e.eng.Feedback(ctx, "p1", res.ReplyID, "p9", "up", "")
+		}(i)
+	}
+	wg.Wait()
+	close(replies)
+	for id := range replies {
+		m := s.final(t, id)
+		if m["status"] != "done" && m["status"] != "cancelled" {
+			t.Errorf("answer %s ended %v", id, m["status"])
+		}
+	}
+	page, _ := e.eng.History(ctx, "p1", ai.HistoryQuery{Limit: 100})
+	if len(page.Messages) != 16 {
+		t.Errorf("history has %d messages, want 16", len(page.Messages))
+	}
+	for _, m := range page.Messages {
+		if m.Role == ai.RoleAssistant && m.Feedback["p9"].Rating != "up" {
+			t.Errorf("feedback lost on %s (%s)", m.ID, m.Status)
+		}
 	}
 }
