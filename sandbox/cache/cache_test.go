@@ -324,3 +324,28 @@ func gatherValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("%s not registered", name)
 	return 0
 }
+
+func BenchmarkGetHit(b *testing.B) {
+	dir := b.TempDir()
+	p := filepath.Join(dir, "f.go")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), 8<<10), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, _ := os.ReadFile(p)
+	c, err := cache.New(cache.Options{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	proj := c.Project("p")
+	proj.Put("src/f.go", fi, data)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := proj.Get("src/f.go", fi); !ok {
+			b.Fatal("miss")
+		}
+	}
+}

@@ -48,10 +48,10 @@ type Matcher struct {
 	mu sync.RWMutex
 	// base holds the patterns that apply everywhere with the lowest
 	// priority: operator extras, then .git/info/exclude.
-	base []gitignore.Pattern
+	base []pattern
 	// dirs maps a directory ("" for the root) to the patterns of its
 	// .gitignore. Only directories whose .gitignore has patterns appear.
-	dirs map[string][]gitignore.Pattern
+	dirs map[string][]pattern
 
 	// dirMemo remembers whether a directory is ignored (its ancestors
 	// included), so Ignored on a deep path costs one match, not one per
@@ -71,7 +71,7 @@ const memoLimit = 1 << 16
 // .git/info/exclude are read now; nested .gitignore files are read by Load
 // (when a walker enters a directory) or all at once by LoadTree.
 func New(fsys fs.FS, extra []string) (*Matcher, error) {
-	m := &Matcher{fsys: fsys, dirs: make(map[string][]gitignore.Pattern)}
+	m := &Matcher{fsys: fsys, dirs: make(map[string][]pattern)}
 	for _, line := range extra {
 		if p, ok := parseLine(line, nil); ok {
 			m.base = append(m.base, p)
@@ -211,36 +211,63 @@ func (m *Matcher) IgnoredEntry(rel string, isDir bool) bool {
 // the deepest .gitignore above the path, then shallower ones, then base.
 // Within one file the last pattern wins. The caller holds m.mu.
 func (m *Matcher) match(parts []string, isDir bool) bool {
-	if parts[len(parts)-1] == gitDir {
+	last := len(parts) - 1
+	if parts[last] == gitDir {
 		return true
 	}
+	var buf [16]string
 	// Directories that may hold a .gitignore applying to parts: the root and
-	// every proper ancestor directory, deepest first.
-	for depth := len(parts) - 1; depth >= 0; depth-- {
-		dir := strings.Join(parts[:depth], "/")
-		ps := m.dirs[dir]
-		for i := len(ps) - 1; i >= 0; i-- {
-			switch ps[i].Match(parts, isDir) {
-			case gitignore.Exclude:
-				return true
-			case gitignore.Include:
-				return false
+	// every proper ancestor directory, deepest first. dirs is keyed by
+	// slash-joined prefixes of the path: join once and slice.
+	full := ""
+	if len(m.dirs) > 1 || (len(m.dirs) == 1 && m.dirs[""] == nil) {
+		full = strings.Join(parts, "/")
+	}
+	end := len(full)
+	for depth := last; depth >= 0; depth-- {
+		if full != "" {
+			end -= len(parts[depth])
+			if depth > 0 {
+				end-- // the "/" before parts[depth]
 			}
 		}
-	}
-	for i := len(m.base) - 1; i >= 0; i-- {
-		switch m.base[i].Match(parts, isDir) {
-		case gitignore.Exclude:
-			return true
-		case gitignore.Include:
-			return false
+		var ps []pattern
+		switch {
+		case depth == 0:
+			ps = m.dirs[""]
+		case full != "":
+			ps = m.dirs[full[:end]]
+		}
+		if len(ps) == 0 {
+			continue
+		}
+		if r := matchList(ps, parts, append(append(buf[:0], parts[:depth]...), parts[last]), isDir); r != gitignore.NoMatch {
+			return r == gitignore.Exclude
 		}
 	}
-	return false
+	return matchList(m.base, parts, append(buf[:0], parts[last]), isDir) == gitignore.Exclude
+}
+
+// matchList applies one list of patterns, last first. short is the path
+// with the components between the list's directory and the last one left
+// out: a simple pattern matches any single component, and every component
+// but the last is a directory the caller has already found not ignored, so
+// matching only the last one gives the same answer for less work.
+func matchList(ps []pattern, parts, short []string, isDir bool) gitignore.MatchResult {
+	for i := len(ps) - 1; i >= 0; i-- {
+		path := parts
+		if ps[i].simple {
+			path = short
+		}
+		if r := ps[i].p.Match(path, isDir); r != gitignore.NoMatch {
+			return r
+		}
+	}
+	return gitignore.NoMatch
 }
 
 // read parses one ignore file; a missing file yields no patterns.
-func (m *Matcher) read(name string, domain []string) ([]gitignore.Pattern, error) {
+func (m *Matcher) read(name string, domain []string) ([]pattern, error) {
 	data, err := fs.ReadFile(m.fsys, name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) || isNotDir(err) {
@@ -248,7 +275,7 @@ func (m *Matcher) read(name string, domain []string) ([]gitignore.Pattern, error
 		}
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	var ps []gitignore.Pattern
+	var ps []pattern
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
@@ -262,16 +289,31 @@ func (m *Matcher) read(name string, domain []string) ([]gitignore.Pattern, error
 	return ps, nil
 }
 
+// pattern is one parsed line. simple marks patterns without a slash (other
+// than a trailing one), which match a single path component: for those only
+// the last component of a path needs matching, because its ancestors have
+// been checked on their own (see match).
+type pattern struct {
+	p      gitignore.Pattern
+	simple bool
+}
+
 // parseLine turns one gitignore line into a pattern, skipping blanks and
 // comments and tolerating CRLF files and "[!...]" character classes.
-func parseLine(line string, domain []string) (gitignore.Pattern, bool) {
+func parseLine(line string, domain []string) (pattern, bool) {
 	line = strings.TrimSuffix(line, "\r")
 	if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
-		return nil, false
+		return pattern{}, false
 	}
 	// gitignore negates a bracket expression with "[!", Go's path.Match with "[^".
 	line = strings.ReplaceAll(line, "[!", "[^")
-	return gitignore.ParsePattern(line, domain), true
+	// Classify the way gitignore.ParsePattern does.
+	body := strings.TrimPrefix(line, "!")
+	if !strings.HasSuffix(body, "\\ ") {
+		body = strings.TrimRight(body, " ")
+	}
+	body = strings.TrimSuffix(body, "/")
+	return pattern{p: gitignore.ParsePattern(line, domain), simple: !strings.Contains(body, "/")}, true
 }
 
 // isNotDir reports a path component that is a file (ENOTDIR), which for an

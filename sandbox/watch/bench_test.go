@@ -17,9 +17,15 @@ import (
 )
 
 // makeTree creates n files, 10 per directory, in directories nested ten
-// wide (so 100,000 files are 10,000 directories, like a large source tree).
+// wide (so 100,000 files are 10,000 directories, like a large source tree),
+// under a typical root .gitignore.
 func makeTree(b *testing.B, dir string, n int) {
 	b.Helper()
+	// A typical root .gitignore, so the figures include matching costs.
+	gi := "*.log\nnode_modules/\ndist/\n*.tmp\n.cache/\ncoverage/\n*.pyc\n/build/\n!keep.log\n"
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte(gi), 0o644); err != nil {
+		b.Fatal(err)
+	}
 	dirs := n / 10
 	for d := range dirs {
 		// d in base 10, one digit per level: 1234 -> 1/2/3/4
