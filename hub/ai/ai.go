@@ -94,6 +94,13 @@ type RepoMapper interface {
 	RepoMap(ctx context.Context, project, person string, maxTokens int) (string, error)
 }
 
+// Problems reports the diagnostics the hub knows for a project (from shared
+// language servers), for @problems and /fix when the editor sent none.
+// Optional; path "" means the whole project.
+type Problems interface {
+	Problems(ctx context.Context, project, person, path string) ([]Diagnostic, error)
+}
+
 // Options configure an Engine. Store and Broadcaster are required.
 type Options struct {
 	Store       store.Store
@@ -102,6 +109,7 @@ type Options struct {
 	Documents   propose.Documents // nil: proposals cannot be accepted
 	Symbols     Symbols
 	RepoMap     RepoMapper
+	Problems    Problems
 	Logger      *slog.Logger
 	Registerer  prometheus.Registerer // nil: metrics are not exported
 

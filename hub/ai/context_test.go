@@ -294,3 +294,21 @@ func TestUnreachableProviderIsExplainedAndStartUpIsOffline(t *testing.T) {
 		t.Errorf("final = %v", m)
 	}
 }
+
+type problems []ai.Diagnostic
+
+func (p problems) Problems(context.Context, string, string, string) ([]ai.Diagnostic, error) {
+	return p, nil
+}
+
+func TestProblemsMentionUsesTheHubsDiagnostics(t *testing.T) {
+	e := newEnv(t, "openai", func(o *ai.Options) {
+		o.Problems = problems{{Path: "calc/calc.go", Range: ai.Range{Start: ai.Position{Line: 3}}, Severity: "error", Message: "integer divide by zero"}}
+	})
+	s := e.room.join("p1")
+	res, _ := e.eng.Send(context.Background(), ai.SendRequest{Project: "p1", Author: "ann", Text: "what about @problems?"})
+	s.final(t, res.ReplyID)
+	if got := lastUserText(e.reqs()[0]); !strings.Contains(got, "calc/calc.go:4:1: error integer divide by zero") {
+		t.Errorf("diagnostics not in the prompt:\n%s", got)
+	}
+}

@@ -195,9 +195,15 @@ func (e *Engine) editorItems(ctx context.Context, ask *record, files Files) []bu
 	if haveCurrent {
 		items = append(items, budget.Item{Kind: budget.KindFile, Name: ed.Path, Text: current, Priority: 20, Truncatable: true})
 	}
-	if len(ed.Diagnostics) > 0 {
+	diags := ed.Diagnostics
+	if len(diags) == 0 && e.opts.Problems != nil && (ask.Command == "fix" || mentioned(mentions, "problems")) {
+		if ds, err := e.opts.Problems.Problems(ctx, ask.Project, ask.Author, ed.Path); err == nil {
+			diags = ds
+		}
+	}
+	if len(diags) > 0 {
 		var b strings.Builder
-		for _, d := range ed.Diagnostics {
+		for _, d := range diags {
 			fmt.Fprintf(&b, "%s:%d:%d: %s %s\n", d.Path, d.Range.Start.Line+1, d.Range.Start.Character+1, d.Severity, d.Message)
 		}
 		items = append(items, budget.Item{Kind: budget.KindDiagnostics, Name: "problems", Text: b.String(), Priority: 10, Truncatable: true})
@@ -281,4 +287,13 @@ func collapseHistory(rep *budget.Report, total int) {
 		rep.Omitted = append(rep.Omitted, budget.Entry{Kind: budget.KindHistory, Name: fmt.Sprintf("%d older messages", out), Tokens: outTok,
 			Reason: "the budget was used by newer messages and the editor context"})
 	}
+}
+
+func mentioned(ms []Mention, kind string) bool {
+	for _, m := range ms {
+		if m.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
