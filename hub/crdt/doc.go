@@ -139,7 +139,9 @@ func New(id ReplicaID, opts ...Option) *Doc {
 }
 
 // Load returns a replica owned by id holding the document in snapshot (the
-// bytes of [Doc.EncodeState] or any update).
+// bytes of [Doc.EncodeState] or any update). Use a fresh [NewReplicaID]
+// unless the snapshot holds every edit this id ever made: reusing an id whose
+// later edits exist elsewhere makes two replicas claim the same ids.
 func Load(id ReplicaID, snapshot []byte, opts ...Option) (*Doc, error) {
 	d := New(id, opts...)
 	if _, err := d.apply(snapshot, false); err != nil {
