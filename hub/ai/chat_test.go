@@ -360,3 +360,21 @@ func TestConcurrentQuestionsCancelsAndReads(t *testing.T) {
 		}
 	}
 }
+
+func TestAnswerLeftStreamingByACrashShowsAsInterrupted(t *testing.T) {
+	e := newEnv(t, "openai", nil)
+	s := e.room.join("p1")
+	e.enqueue(aitest.Reply{Chunks: []string{"half"}, Hang: true})
+	res, _ := e.eng.Send(context.Background(), ai.SendRequest{Project: "p1", Author: "ann", Text: "q"})
+	s.waitFor(t, "delta", func(n note) bool { return n.Method == ai.MethodDelta })
+	// A second engine on the same store is the hub after a crash.
+	eng2, err := ai.New(ai.Options{Store: e.st, Broadcaster: e.room})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng2.Close()
+	page, _ := eng2.History(context.Background(), "p1", ai.HistoryQuery{})
+	if m := page.Messages[1]; m.ID != res.ReplyID || m.Status != ai.StatusError || m.ErrorKind != "interrupted" {
+		t.Errorf("after restart: %+v", m)
+	}
+}

@@ -194,11 +194,18 @@ func (e *Engine) History(ctx context.Context, project string, q HistoryQuery) (H
 		page.Next = page.Messages[0].ID
 	}
 	for i := range page.Messages {
-		if page.Messages[i].Status == StatusStreaming {
-			if r := e.active(page.Messages[i].ID); r != nil {
-				page.Messages[i].Text = r.snapshot()
-			}
+		m := &page.Messages[i]
+		if m.Status != StatusStreaming {
+			continue
 		}
+		if r := e.active(m.ID); r != nil {
+			m.Text = r.snapshot()
+			continue
+		}
+		// Streaming in the store but not running: the hub stopped while
+		// it was being written (a crash; Close ends answers properly).
+		m.Status, m.ErrorKind = StatusError, "interrupted"
+		m.Error = "This answer was interrupted when the hub stopped; regenerate it."
 	}
 	if page.Messages == nil {
 		page.Messages = []Message{}
