@@ -11,15 +11,16 @@ VERSION         ?= $(shell git describe --tags --always --dirty 2>/dev/null || e
 LDFLAGS         := -s -w -X main.version=$(VERSION)
 STATICCHECK     := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ADDR            ?= 127.0.0.1:7777
-# Debian packages the tests and benchmarks drive for real.
-APT_PACKAGES    := ripgrep
+# Debian packages the tests and benchmarks drive for real: Neovim for the
+# end-to-end editor tests, ripgrep as the search benchmark's baseline.
+APT_PACKAGES    := neovim ripgrep
 # Go test flags: the race detector on every package (most have concurrency).
 TEST_FLAGS      ?= -race -timeout 20m
 FUZZTIME        ?= 30s
 
 export GOFLAGS  := -buildvcs=false
 
-.PHONY: all build run test test-go check-fmt vet lint bench bench-crdt fuzz deps clean help
+.PHONY: all build run test test-go check-fmt vet lint bench bench-crdt e2e-long fuzz deps clean help
 
 all: build
 
@@ -49,6 +50,13 @@ lint: check-fmt vet ## gofmt, go vet and staticcheck
 
 bench: ## run every benchmark once and print the figures
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./...
+
+bench-crdt: ## hub/crdt against npm's Yjs on every trace in ../shared/bench/traces, same run
+	npm ci --prefix hub/crdt/testdata/yjsbench --no-audit --no-fund
+	node --expose-gc hub/crdt/testdata/yjsbench/compare.mjs
+
+e2e-long: deps ## the editor end-to-end tests with 100 seeds
+	RUBBERDUCK_E2E_LONG=1 $(GO) test -race -timeout 60m -run . ./lsp/e2e/
 
 fuzz: ## run each fuzz target for FUZZTIME (the seed corpora already run in make test)
 	@for pkg in $$($(GO) list ./...); do \
