@@ -155,6 +155,15 @@ func (d *document) local(ch contentChange) ([]byte, error) {
 			start, end = end, start
 		}
 	}
+	// Editors report lines, not keystrokes (Neovim 0.7 sends a whole-line
+	// replacement for a new line typed at its start): trim what the change
+	// keeps, or a concurrent edit of the same lines would see the kept text
+	// deleted and inserted again, and the CRDT would rightly keep both
+	// copies.
+	if p, s := commonEnds(d.text[start:end], text); p > 0 || s > 0 {
+		text = text[p : len(text)-s]
+		start, end = start+p, end-s
+	}
 	before := d.text
 	d.text = before[:start] + text + before[end:]
 	if !d.joined {

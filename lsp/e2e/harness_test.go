@@ -107,6 +107,11 @@ function _G.rd_edit(a, b, ins)
   local er, ec = rc(pos + del)
   vim.api.nvim_buf_set_text(0, sr, sc, er, ec, vim.split(ins, "\n", true))
 end
+-- rd_insert_line inserts text as a new line before line floor(a * count).
+function _G.rd_insert_line(a, text)
+  local row = math.floor(a * vim.api.nvim_buf_line_count(0))
+  vim.api.nvim_buf_set_text(0, row, 0, row, 0, { text, "" })
+end
 require('rubberduck').setup({
   cmd = %q, hub = %q, project = %q, root = %q, log_file = %q,
 })
@@ -182,6 +187,15 @@ func (e *editor) text(t testing.TB) string {
 		t.Fatalf("%s: lines: %v", e.name, err)
 	}
 	return string(bytes.Join(lines, []byte("\n"))) + "\n"
+}
+
+// insertLine inserts text as a whole new line at a random place, so
+// concurrent insertions never split each other.
+func (e *editor) insertLine(t testing.TB, a float64, text string) {
+	t.Helper()
+	if err := e.v.ExecLua("rd_insert_line(...)", nil, a, text); err != nil {
+		t.Errorf("%s: insert: %v", e.name, err)
+	}
 }
 
 // edit makes one random edit in the current buffer the way a user would
