@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd
+
 package sandbox
 
 import (
@@ -35,7 +37,7 @@ func (fi *statInfo) Mode() fs.FileMode {
 	return m
 }
 func (fi *statInfo) ModTime() time.Time {
-	return time.Unix(int64(fi.st.Mtim.Sec), int64(fi.st.Mtim.Nsec)) //nolint:unconvert
+	return sysMtime(&fi.st)
 }
 func (fi *statInfo) IsDir() bool { return fi.st.Mode&syscall.S_IFMT == syscall.S_IFDIR }
 func (fi *statInfo) Sys() any    { return &fi.st }

@@ -1,7 +1,8 @@
+//go:build linux || darwin || freebsd
+
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -10,50 +11,12 @@ import (
 	"os"
 	"path"
 	"sort"
-	"strconv"
 	"syscall"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
-	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
 )
-
-// Entry kinds.
-const (
-	KindFile    = "file"
-	KindDir     = "dir"
-	KindSymlink = "symlink"
-	// KindOther is a FIFO, socket or device: shown, never opened.
-	KindOther = "other"
-)
-
-// Symlink target states in Entry.TargetState.
-const (
-	TargetInside   = "inside"
-	TargetOutside  = "outside"
-	TargetDangling = "dangling"
-)
-
-// Entry describes one directory entry without following symlinks.
-type Entry struct {
-	Name string `json:"name"`
-	// Path is project-relative.
-	Path string `json:"path"`
-	// Kind is file, dir, symlink or other.
-	Kind  string    `json:"kind"`
-	Size  int64     `json:"size"`
-	Mtime time.Time `json:"mtime"`
-	// Mode is the permission bits in octal, e.g. "0644".
-	Mode string `json:"mode"`
-	// Target is a symlink's text when it is relative; absolute targets are
-	// withheld (they would reveal server paths) and reported as outside.
-	Target string `json:"target,omitempty"`
-	// TargetState says whether the sandbox follows the link (inside), or
-	// refuses it (outside, including absolute), or it points nowhere (dangling).
-	TargetState string `json:"targetState,omitempty"`
-}
 
 func kindOf(mode uint32) string {
 	switch mode & unix.S_IFMT {
@@ -107,31 +70,6 @@ func (r *Root) describeLink(e *Entry, dirfd int, base string) {
 	}
 }
 
-func splitRel(rel string) []string {
-	if rel == "." || rel == "" {
-		return nil
-	}
-	return splitSlash(rel)
-}
-
-func splitSlash(s string) []string {
-	n := 1
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			n++
-		}
-	}
-	out := make([]string, 0, n)
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
-}
-
 // Stat describes p itself (a symlink is described, not followed).
 func (r *Root) Stat(ctx context.Context, p string) (Entry, error) {
 	s, err := r.begin(ctx, "stat", p, false)
@@ -169,31 +107,6 @@ func (r *Root) stat(s *opState, p string) (Entry, error) {
 		e.Path = rel
 	}
 	return e, nil
-}
-
-// ListOptions pages through a directory. Entries are sorted by name (byte
-// order); Cursor is the NextCursor of the previous page.
-type ListOptions struct {
-	Cursor string `json:"cursor,omitempty"`
-	// Limit is the page size: 0 means DefaultListLimit, at most MaxListLimit.
-	Limit int `json:"limit,omitempty"`
-}
-
-// Paging limits of List.
-const (
-	DefaultListLimit = 1000
-	MaxListLimit     = 10000
-)
-
-// Listing is one page of a directory.
-type Listing struct {
-	Path    string  `json:"path"`
-	Entries []Entry `json:"entries"`
-	// NextCursor is empty on the last page.
-	NextCursor string `json:"nextCursor,omitempty"`
-	// Hidden counts entries left out by the policy or because their names
-	// are not valid sandbox paths (control characters, invalid UTF-8...).
-	Hidden int `json:"hidden,omitempty"`
 }
 
 // List returns one page of the directory p. Symlinks are listed, never
@@ -352,42 +265,6 @@ func checkOpened(s *opState, rel string, f *os.File, dir bool) (fs.FileInfo, err
 	return fi, checkKind(s, rel, uint32(st.Mode), dir) //nolint:unconvert
 }
 
-// File is the result of Read, ready to be sent to a client as JSON.
-type File struct {
-	Path string `json:"path"`
-	// Content is the text when Encoding is "utf-8", else base64.
-	Content  string `json:"content"`
-	Encoding string `json:"encoding"`
-	// Etag identifies this content; pass it to Write to detect conflicts.
-	Etag  string    `json:"etag"`
-	Size  int64     `json:"size"`
-	Mtime time.Time `json:"mtime"`
-	// Data is the raw content, for callers inside the hub. It shares
-	// memory with Content and possibly with the ContentCache: treat it as
-	// read-only.
-	Data []byte `json:"-"`
-}
-
-// Content encodings.
-const (
-	EncodingUTF8   = "utf-8"
-	EncodingBase64 = "base64"
-)
-
-// Etag computes the etag of content as Read and Write report it: a 64-bit
-// xxhash with the length. It detects concurrent changes; it is not a
-// security boundary (whoever could forge a collision could also write).
-func Etag(data []byte) string {
-	return strconv.FormatUint(xxhash.Sum64(data), 16) + "-" + strconv.FormatInt(int64(len(data)), 16)
-}
-
-// IsBinary reports whether data should be sent as base64: it contains a NUL
-// byte in its first 8000 bytes (git's heuristic) or is not valid UTF-8.
-func IsBinary(data []byte) bool {
-	head := data[:min(len(data), 8000)]
-	return bytes.IndexByte(head, 0) >= 0 || !utf8.Valid(data)
-}
-
 // Read returns the content of the regular file p (following symlinks that
 // stay inside the project), up to the policy's MaxFileSize.
 func (r *Root) Read(ctx context.Context, p string) (*File, error) {
@@ -436,7 +313,7 @@ func (r *Root) read(s *opState, p string) (*File, error) {
 		}
 	}
 	out := &File{Path: rel, Etag: Etag(data), Size: int64(len(data)), Data: data,
-		Mtime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)).UTC()} //nolint:unconvert
+		Mtime: sysMtime(&st).UTC()}
 	if IsBinary(data) {
 		out.Encoding, out.Content = EncodingBase64, base64.StdEncoding.EncodeToString(data)
 	} else if len(data) > 0 {
@@ -522,7 +399,7 @@ func fstatRegular(s *opState, rel string, fd int, resolved string) (int, syscall
 		syscall.Close(fd)
 		return -1, st, "", err
 	}
-	if err := checkKind(s, rel, st.Mode, false); err != nil {
+	if err := checkKind(s, rel, uint32(st.Mode), false); err != nil { //nolint:unconvert
 		syscall.Close(fd)
 		return -1, st, "", err
 	}
@@ -553,8 +430,6 @@ func readFD(fd int, hint, limit int64) ([]byte, error) {
 		buf = buf[:len(buf)+n]
 	}
 }
-
-var errTooLarge = fmt.Errorf("too large")
 
 // readAll reads a file whose fstat size is hint, refusing more than limit
 // bytes even if the file grows while being read.

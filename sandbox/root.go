@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,6 +71,9 @@ type Root struct {
 // policy is validated; opts.TrashDir is created when missing.
 func Open(dir string, policy Policy, opts Options) (*Root, error) {
 	const op = "open"
+	if !supported {
+		return nil, newErr(Unsupported, op, "", "the sandbox needs Linux, macOS or FreeBSD")
+	}
 	cp, err := compilePolicy(policy)
 	if err != nil {
 		return nil, err
@@ -102,9 +104,7 @@ func Open(dir string, policy Policy, opts Options) (*Root, error) {
 	if err != nil {
 		return nil, mapErr(op, "", err)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		r.dev = uint64(st.Dev) //nolint:unconvert // Dev is int32 on some platforms
-	}
+	r.dev = devOf(fi)
 	if opts.TrashDir != "" {
 		if err := r.openTrash(opts.TrashDir); err != nil {
 			return nil, err

@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd
+
 package sandbox
 
 import (
@@ -16,59 +18,6 @@ import (
 	"github.com/sourcegraph/conc"
 	"golang.org/x/sys/unix"
 )
-
-// SearchQuery asks for files by name, by content, or both.
-type SearchQuery struct {
-	// Path is the directory to search under; "" is the project root.
-	Path string `json:"path,omitempty"`
-	// Glob filters files by a doublestar pattern; a pattern without "/"
-	// matches the base name at any depth ("*.go"), one with "/" the
-	// project-relative path ("cmd/**/*.go").
-	Glob string `json:"glob,omitempty"`
-	// Pattern is an RE2 regular expression (Go regexp syntax) searched in
-	// file contents line by line; "" lists matching file names only.
-	Pattern string `json:"pattern,omitempty"`
-	// Literal treats Pattern as plain text.
-	Literal bool `json:"literal,omitempty"`
-	// IgnoreCase matches case-insensitively.
-	IgnoreCase bool `json:"ignoreCase,omitempty"`
-	// MaxResults stops the search after this many results: 0 means
-	// DefaultSearchResults, at most MaxSearchResults.
-	MaxResults int `json:"maxResults,omitempty"`
-	// IncludeIgnored also searches paths .gitignore excludes (.git
-	// directories are never searched).
-	IncludeIgnored bool `json:"includeIgnored,omitempty"`
-}
-
-// Search result limits.
-const (
-	DefaultSearchResults = 1000
-	MaxSearchResults     = 100000
-	// maxLineText bounds SearchResult.Text so one minified line cannot
-	// flood a client.
-	maxLineText = 300
-)
-
-// SearchResult is one matching line, or one matching file name (Line 0).
-type SearchResult struct {
-	Path string `json:"path"`
-	// Line is 1-based; 0 for a file-name result.
-	Line int `json:"line,omitempty"`
-	// Column is the 1-based byte offset of the match in the line.
-	Column int `json:"column,omitempty"`
-	// Text is the line, cut to 300 bytes, invalid UTF-8 replaced.
-	Text string `json:"text,omitempty"`
-}
-
-// SearchSummary tells what a search covered.
-type SearchSummary struct {
-	FilesSearched int `json:"filesSearched"`
-	Results       int `json:"results"`
-	// Truncated is true when MaxResults stopped the search early.
-	Truncated     bool `json:"truncated,omitempty"`
-	SkippedBinary int  `json:"skippedBinary,omitempty"`
-	SkippedLarge  int  `json:"skippedLarge,omitempty"`
-}
 
 // Search walks the tree under q.Path and calls fn for each result as it is
 // found (fn is never called concurrently; results arrive in no particular

@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd
+
 package sandbox
 
 import (
@@ -7,48 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// Symlink audit problems.
-const (
-	// ProblemEscapes: the link (or a link it leads through) points outside
-	// the project; the sandbox refuses it.
-	ProblemEscapes = "escapes"
-	// ProblemAbsolute: the link is absolute but points inside the project;
-	// the sandbox refuses absolute links, so it does not work for clients.
-	ProblemAbsolute = "absolute"
-	// ProblemDangling: the target does not exist.
-	ProblemDangling = "dangling"
-	// ProblemLoop: resolving the link never ends.
-	ProblemLoop = "loop"
-	// ProblemCrossesMount: the link leads to another file system (a mount
-	// inside the project).
-	ProblemCrossesMount = "crosses-mount"
-	// ProblemMountPoint: a directory of the project is a mount point.
-	ProblemMountPoint = "mount-point"
-)
-
-// SymlinkFinding is one problem found by AuditSymlinks.
-type SymlinkFinding struct {
-	Path string `json:"path"`
-	// Target is the link text when relative; absolute targets are withheld
-	// from the report like from listings (see Entry.Target).
-	Target  string `json:"target,omitempty"`
-	Problem string `json:"problem"`
-}
-
-// SymlinkReport is the result of AuditSymlinks.
-type SymlinkReport struct {
-	// Entries is the number of directory entries scanned.
-	Entries int `json:"entries"`
-	// Symlinks is the number of symlinks found, fine or not.
-	Symlinks int              `json:"symlinks"`
-	Findings []SymlinkFinding `json:"findings"`
-	// Truncated is true when more than MaxAuditFindings were found.
-	Truncated bool `json:"truncated,omitempty"`
-}
-
-// MaxAuditFindings bounds a SymlinkReport.
-const MaxAuditFindings = 10000
 
 // AuditSymlinks scans the whole project (without following symlinks, and
 // including .git and ignored paths) for links that escape the project,

@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd
+
 package sandbox
 
 import (
@@ -11,18 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// TrashEntry describes something Delete moved to the project's trash.
-type TrashEntry struct {
-	// ID names the entry for Restore and Purge.
-	ID string `json:"id"`
-	// Path is where the entry was in the project.
-	Path      string    `json:"path"`
-	Kind      string    `json:"kind"`
-	Size      int64     `json:"size"`
-	DeletedAt time.Time `json:"deletedAt"`
-	DeletedBy string    `json:"deletedBy,omitempty"`
-}
 
 const (
 	trashItem = "item"

@@ -1,65 +1,16 @@
+//go:build linux || darwin || freebsd
+
 package sandbox
 
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// WriteRequest is the input of Write and Create.
-type WriteRequest struct {
-	Path    string `json:"path"`
-	Content string `json:"content"`
-	// Encoding of Content: "utf-8" (default) or "base64".
-	Encoding string `json:"encoding,omitempty"`
-	// Etag, when set, must equal the etag of the file on disk or the write
-	// fails with Conflict (optimistic concurrency). A missing file never
-	// matches. Empty means overwrite unconditionally. Ignored by Create.
-	Etag string `json:"etag,omitempty"`
-	// Data, when not nil, is used instead of Content/Encoding (callers
-	// inside the hub).
-	Data []byte `json:"-"`
-}
-
-// WriteResult describes the file after a successful Write or Create.
-type WriteResult struct {
-	Path  string    `json:"path"`
-	Etag  string    `json:"etag"`
-	Size  int64     `json:"size"`
-	Mtime time.Time `json:"mtime"`
-}
-
-// tempPrefix marks the hub's temporary files; watchers should ignore names
-// starting with it.
-const tempPrefix = ".rubberduck-tmp-"
-
-// IsTempName reports whether a file name is one of the sandbox's own
-// temporary files, so the watcher can ignore them.
-func IsTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
-
-func (req *WriteRequest) bytes(op, rel string) ([]byte, error) {
-	if req.Data != nil {
-		return req.Data, nil
-	}
-	switch req.Encoding {
-	case "", EncodingUTF8:
-		return []byte(req.Content), nil
-	case EncodingBase64:
-		b, err := base64.StdEncoding.DecodeString(req.Content)
-		if err != nil {
-			return nil, newErr(InvalidArgument, op, rel, "content is not valid base64")
-		}
-		return b, nil
-	}
-	return nil, newErr(InvalidArgument, op, rel, "unknown encoding")
-}
 
 // Write replaces the content of the regular file req.Path atomically,
 // creating it when missing (its directory must exist). The new content is
