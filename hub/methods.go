@@ -52,5 +52,24 @@ func (s *Server) methodTable() map[string]method {
 
 		// auditlog.go
 		protocol.MethodAuditQuery: {handle: handler((*session).queryAudit), concurrent: true},
+
+		// intel.go
+		protocol.MethodIntelOutline:      {handle: handler((*session).intelOutline), concurrent: true},
+		protocol.MethodIntelMetrics:      {handle: handler((*session).intelMetrics), concurrent: true},
+		protocol.MethodIntelDefinition:   {handle: handler((*session).intelDefinition), concurrent: true},
+		protocol.MethodIntelReferences:   {handle: handler((*session).intelReferences), concurrent: true},
+		protocol.MethodIntelCalls:        {handle: handler((*session).intelCalls), concurrent: true},
+		protocol.MethodIntelDependencies: {handle: handler((*session).intelDependencies), concurrent: true},
+		protocol.MethodIntelSymbols:      {handle: handler((*session).intelSymbols), concurrent: true},
+		protocol.MethodIntelRepoMap:      {handle: handler((*session).intelRepoMap), concurrent: true},
+		protocol.MethodIntelStatus:       {handle: handler((*session).intelStatus), concurrent: true},
+		"textDocument/hover":             {handle: lspTextDocument("textDocument/hover", false), concurrent: true},
+		"textDocument/definition":        {handle: lspTextDocument("textDocument/definition", false), concurrent: true},
+		"textDocument/references":        {handle: lspTextDocument("textDocument/references", false), concurrent: true},
+		"textDocument/documentSymbol":    {handle: lspTextDocument("textDocument/documentSymbol", false), concurrent: true},
+		"textDocument/completion":        {handle: lspTextDocument("textDocument/completion", false), concurrent: true},
+		"textDocument/signatureHelp":     {handle: lspTextDocument("textDocument/signatureHelp", false), concurrent: true},
+		"textDocument/prepareRename":     {handle: lspTextDocument("textDocument/prepareRename", true), concurrent: true},
+		"textDocument/rename":            {handle: lspTextDocument("textDocument/rename", true), concurrent: true},
 	}
 }
