@@ -187,3 +187,44 @@ func snapshotOutside(t *testing.T, w *world) map[string][32]byte {
 	must(t, err)
 	return out
 }
+
+// FuzzOperations feeds arbitrary paths to read, list, stat and write on a
+// project with hostile links: nothing may leak, nothing outside may change,
+// and no input may cause an internal error or a panic.
+func FuzzOperations(f *testing.F) {
+	for _, s := range loadCorpusLines(f, "testdata/traversal_extra.txt") {
+		f.Add(strings.ReplaceAll(s, "{FILE}", "canary.txt"))
+	}
+	for _, s := range []string{"out", "out/x", "dirout/canary.txt", "p10/secret.txt", "hello.txt", ".", ""} {
+		f.Add(s)
+	}
+	w := newWorld(f)
+	must(f, os.Symlink("../../canary.txt", filepath.Join(w.p1, "out")))
+	must(f, os.Symlink("../..", filepath.Join(w.p1, "dirout")))
+	must(f, os.Symlink("../p10", filepath.Join(w.p1, "p10")))
+	r := openTest(f, w.p1, DefaultPolicy(), Options{})
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, p string) {
+		if fl, err := r.Read(ctx, p); err == nil && strings.Contains(fl.Content, secretText) {
+			t.Fatalf("read %q leaked", p)
+		} else if CodeOf(err) == Internal {
+			t.Fatalf("read %q: %v", p, err)
+		}
+		if l, err := r.List(ctx, p, ListOptions{Limit: 5}); err == nil && (l.Path == "p10" || l.Path == "dirout") {
+			t.Fatalf("list %q followed a link out", p)
+		} else if CodeOf(err) == Internal {
+			t.Fatalf("list %q: %v", p, err)
+		}
+		if _, err := r.Stat(ctx, p); CodeOf(err) == Internal {
+			t.Fatalf("stat %q: %v", p, err)
+		}
+		if _, err := r.Write(ctx, WriteRequest{Path: p, Content: "FUZZ"}); CodeOf(err) == Internal {
+			t.Fatalf("write %q: %v", p, err)
+		}
+		for _, q := range []string{w.canary, w.sibling} {
+			if b, _ := os.ReadFile(q); string(b) != secretText {
+				t.Fatalf("write %q changed %s", p, q)
+			}
+		}
+	})
+}

@@ -177,10 +177,6 @@ func (r *Root) replace(dirfd int, base string, data []byte, perm uint32, noRepla
 			return nil, err
 		}
 	}
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	if noReplace {
 		err = renameNoReplace(dirfd, tmp, dirfd, base)
 	} else {
@@ -193,7 +189,13 @@ func (r *Root) replace(dirfd int, base string, data []byte, perm uint32, noRepla
 		return nil, err
 	}
 	ok = true
+	// Stat after the rename (which changes ctime), so the cache and the
+	// watcher see the identity the file has from now on.
+	info, err := f.Stat()
 	f.Close()
+	if err != nil {
+		return nil, err
+	}
 	if !r.opts.NoSync {
 		if err := unix.Fsync(dirfd); err != nil {
 			return nil, err
