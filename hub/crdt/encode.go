@@ -555,28 +555,28 @@ type update struct {
 }
 
 // readRun reads the rest of a run whose header is h, for agent a at seq s.
-func readRun(r *reader, h uint64, a uint32, s uint64, na int) (run, string) {
+func readRun(r *reader, h uint64, a uint32, s uint64, na int, x *run) string {
 	n := h >> flagBits
 	if n == 0 || s+n > math.MaxUint32 {
-		return run{}, "run length"
+		return "run length"
 	}
-	x := run{a: a, s: uint32(s), n: int(n), l: none, r: none, del: h&flagDel != 0}
+	x.a, x.s, x.n, x.l, x.r, x.del = a, uint32(s), int(n), none, none, h&flagDel != 0
 	switch (h >> 1) & 3 {
 	case 1:
 		if s == 0 {
-			return x, "left origin"
+			return "left origin"
 		}
 		x.l = id{a, uint32(s - 1)}
 	case 2:
 		v := int64(s) + r.sv()
 		if v < 0 || v > math.MaxUint32 {
-			return x, "left origin"
+			return "left origin"
 		}
 		x.l = id{a, uint32(v)}
 	case 3:
 		lr := r.uv()
 		if lr >= uint64(na) {
-			return x, "left origin ref"
+			return "left origin ref"
 		}
 		x.l = id{uint32(lr), r.seq()}
 	}
@@ -584,22 +584,22 @@ func readRun(r *reader, h uint64, a uint32, s uint64, na int) (run, string) {
 	case 1:
 		v := int64(s) + r.sv()
 		if v < 0 || v > math.MaxUint32 {
-			return x, "right origin"
+			return "right origin"
 		}
 		x.r = id{a, uint32(v)}
 	case 2:
 		rr := r.uv()
 		if rr >= uint64(na) {
-			return x, "right origin ref"
+			return "right origin ref"
 		}
 		x.r = id{uint32(rr), r.seq()}
 	case 3:
-		return x, "right origin kind"
+		return "right origin kind"
 	}
 	if r.bad {
-		return x, "truncated run"
+		return "truncated run"
 	}
-	return x, ""
+	return ""
 }
 
 // readAttr reads attribution pieces that must cover exactly the runs
@@ -688,11 +688,11 @@ func (u *update) readDocOrder(r *reader, na, nau int) string {
 		if s < 0 || s > math.MaxUint32 {
 			return "run seq"
 		}
-		x, msg := readRun(r, h, uint32(ref), uint64(s), na)
-		if msg != "" {
+		u.runs = append(u.runs, run{})
+		x := &u.runs[len(u.runs)-1]
+		if msg := readRun(r, h, uint32(ref), uint64(s), na, x); msg != "" {
 			return msg
 		}
-		u.runs = append(u.runs, x)
 		last[ref] = uint64(s) + uint64(x.n)
 	}
 	if r.bad {
@@ -802,11 +802,11 @@ func decodeUpdate(b []byte) (*update, error) {
 			u.runs = slices.Grow(u.runs, nr)
 			for i := 0; i < nr && !r.bad; i++ {
 				h := r.uv()
-				x, msg := readRun(&r, h, a, s, na)
-				if msg != "" {
+				u.runs = append(u.runs, run{})
+				x := &u.runs[len(u.runs)-1]
+				if msg := readRun(&r, h, a, s, na, x); msg != "" {
 					return bad(msg)
 				}
-				u.runs = append(u.runs, x)
 				s += uint64(x.n)
 			}
 			order := make([]int32, 0, len(u.runs)-first)
