@@ -49,14 +49,20 @@ func (p *parsers) put(s *spec, ps *sitter.Parser) {
 }
 
 // parse parses src, reusing old (already edited) when given. The caller
-// closes the returned tree.
+// closes the returned tree. One file (at most MaxFileBytes) parses in
+// milliseconds, so ctx is checked before, not during: go-tree-sitter's
+// ParseCtx starts an unowned goroutine that dereferences a nil
+// cancellation flag when the context ends just as the parse finishes.
 func parse(ctx context.Context, s *spec, src []byte, old *sitter.Tree) (*sitter.Tree, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ps, err := parserPool.get(s)
 	if err != nil {
 		return nil, err
 	}
 	defer parserPool.put(s, ps)
-	tree := ps.ParseCtx(ctx, src, old)
+	tree := ps.Parse(src, old)
 	if tree == nil {
 		ps.Reset()
 		if err := ctx.Err(); err != nil {
