@@ -62,7 +62,7 @@ func (d *Doc) Replace(author string, pos, n int, text string) ([]byte, error) {
 
 // insertVisible inserts text at visible position pos: right after the
 // visible character before pos (before any tombstones that follow it), as
-// Yjs and Fugue do.
+// Yjs does.
 func (d *Doc) insertVisible(pos int, text []byte, n int, au uint32, t int64) {
 	if pos == 0 {
 		d.place(0, 0, nil, text, n, au, t)
