@@ -478,6 +478,10 @@ func (e *Engine) converse(ctx context.Context, r *run, prov provider.Provider, p
 	var repls []propose.Replacement
 	start := time.Now()
 	first := true
+	deltas := newBatcher(deltaInterval, func(text string) {
+		e.notify(ctx, reply.Project, MethodDelta, deltaParams{Project: reply.Project, MessageID: reply.ID, Text: text})
+	})
+	defer deltas.close()
 	onText := func(d string) error {
 		if first {
 			first = false
@@ -486,7 +490,7 @@ func (e *Engine) converse(ctx context.Context, r *run, prov provider.Provider, p
 		r.mu.Lock()
 		r.text.WriteString(d)
 		r.mu.Unlock()
-		e.notify(ctx, reply.Project, MethodDelta, deltaParams{Project: reply.Project, MessageID: reply.ID, Text: d})
+		deltas.add(d)
 		return nil
 	}
 	if files != nil && !e.opts.DisableTools {
@@ -506,6 +510,7 @@ func (e *Engine) converse(ctx context.Context, r *run, prov provider.Provider, p
 			return total, repls, nil
 		}
 		preq.Messages = append(preq.Messages, provider.Message{Role: provider.RoleAssistant, ToolCalls: res.ToolCalls})
+		deltas.flush() // the room sees the text before the tool calls it led to
 		for _, call := range res.ToolCalls {
 			out, isErr, rp := e.runTool(ctx, reply, files, call)
 			if rp != nil {

@@ -378,3 +378,34 @@ func TestAnswerLeftStreamingByACrashShowsAsInterrupted(t *testing.T) {
 		t.Errorf("after restart: %+v", m)
 	}
 }
+
+func TestFastStreamsAreCoalescedWithoutLosingText(t *testing.T) {
+	e := newEnv(t, "openai", nil)
+	s := e.room.join("p1")
+	chunks := make([]string, 500)
+	var want strings.Builder
+	for i := range chunks {
+		chunks[i] = fmt.Sprintf("t%d ", i)
+		want.WriteString(chunks[i])
+	}
+	e.enqueue(aitest.Reply{Chunks: chunks})
+	res, _ := e.eng.Send(context.Background(), ai.SendRequest{Project: "p1", Author: "ann", Text: "q"})
+	m := s.final(t, res.ReplyID)
+	if got := s.deltas(res.ReplyID); got != want.String() || m["text"] != want.String() {
+		t.Fatalf("text lost: deltas %d bytes, final %d bytes, want %d", len(got), len(m["text"].(string)), want.Len())
+	}
+	n := 0
+	for _, x := range s.all() {
+		if x.Method == ai.MethodDelta {
+			n++
+		}
+	}
+	if n >= len(chunks)/2 {
+		t.Errorf("%d delta notifications for %d tokens streamed at once; want them coalesced", n, len(chunks))
+	}
+	// Deltas precede the final message.
+	all := s.all()
+	if last := all[len(all)-1]; last.Method != ai.MethodMessage {
+		t.Errorf("last notification = %s", last.Method)
+	}
+}
