@@ -85,6 +85,10 @@ func (r *Root) stat(s *opState, p string) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
+	// Deny before looking, so a denied path's existence does not show.
+	if why := s.pol.readDenied(rel, true); why != "" {
+		return Entry{}, newErr(Denied, s.name, rel, why)
+	}
 	t, err := r.walk(s.name, rel, walkMode{})
 	if err != nil {
 		return Entry{}, err

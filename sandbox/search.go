@@ -25,7 +25,8 @@ import (
 // special files, binary files and files over the size limit, and hides what
 // the policy denies. Files are searched in parallel by a bounded pool of
 // workers. It stops at q.MaxResults, when ctx is cancelled (returning
-// Canceled), or when fn returns an error (which Search returns).
+// Canceled), or when fn returns an error (which Search returns). fn must
+// not call methods of the same Root: stream results out instead.
 func (r *Root) Search(ctx context.Context, q SearchQuery, fn func(SearchResult) error) (*SearchSummary, error) {
 	s, err := r.begin(ctx, "search", q.Path, false)
 	if err != nil {
@@ -209,71 +210,91 @@ func (sr *searcher) ignored(real string, isDir bool) bool {
 	return sr.ignore.Ignored(real, isDir)
 }
 
+// pendingDir is a directory the walk has seen but not opened yet; it holds
+// a reference on its parent, which it will be opened relative to.
+type pendingDir struct {
+	parent          *dirHandle
+	name, rel, real string
+}
+
 // walk lists directories depth-first on the caller's goroutine and feeds
 // regular files to the workers. Directories are opened relative to their
-// parent with O_NOFOLLOW: a symlink swapped in is simply not entered.
+// parent with O_NOFOLLOW (a symlink swapped in is simply not entered), and
+// only when the walk reaches them, so open descriptors stay proportional to
+// the depth of the tree, not its width.
 func (sr *searcher) walk(start *dirHandle, jobs chan<- fileJob) {
-	stack := []*dirHandle{start}
-	pol := sr.s.pol
+	var stack []pendingDir
+	sr.scanDir(start, jobs, &stack)
 	for len(stack) > 0 {
-		d := stack[len(stack)-1]
+		p := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if sr.ctx.Err() != nil {
-			d.release()
-			continue
-		}
-		if sr.loader != nil {
-			sr.loader.Load(d.real)
-		}
-		ents, _ := d.f.ReadDir(-1)
-		var subdirs []*dirHandle
-	entries:
-		for _, e := range ents {
-			name := e.Name()
-			if name == ".git" || IsTempName(name) {
-				continue
-			}
-			rel, real := joinRel(splitRel(d.rel), name), joinRel(splitRel(d.real), name)
-			if c, err := CleanPath(rel); err != nil || c != rel {
-				continue
-			}
-			typ := e.Type()
-			switch {
-			case typ.IsDir():
-				if pol.hasReadPatterns() && pol.readDenied(real, true) != "" || sr.ignored(real, true) {
-					continue
-				}
-				fd, err := unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-				if err != nil {
-					continue
-				}
-				subdirs = append(subdirs, newDirHandle(fd, rel, real))
-			case typ.IsRegular():
-				if pol.hasReadPatterns() && pol.readDenied(real, false) != "" || sr.ignored(real, false) {
-					continue
-				}
-				if sr.q.Glob != "" && !globMatch(sr.q.Glob, rel, name) {
-					continue
-				}
-				if sr.re == nil && sr.literal == nil {
-					if !sr.emit(SearchResult{Path: rel}) {
-						break entries
-					}
-					continue
-				}
-				d.refs.Add(1)
-				select {
-				case jobs <- fileJob{dir: d, name: name}:
-				case <-sr.ctx.Done():
-					d.refs.Add(-1)
-				}
+		if sr.ctx.Err() == nil {
+			fd, err := unix.Openat(p.parent.fd, p.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err == nil {
+				sr.scanDir(newDirHandle(fd, p.rel, p.real), jobs, &stack)
 			}
 		}
+		p.parent.release()
+	}
+}
+
+// scanDir reads one directory, queues its files and pushes its
+// subdirectories; it releases d when done with it.
+func (sr *searcher) scanDir(d *dirHandle, jobs chan<- fileJob, stack *[]pendingDir) {
+	defer d.release()
+	if sr.ctx.Err() != nil {
+		return
+	}
+	if sr.loader != nil {
+		sr.loader.Load(d.real)
+	}
+	pol := sr.s.pol
+	ents, _ := d.f.ReadDir(-1)
+	var subdirs []pendingDir
+	defer func() {
 		// Push in reverse so the walk visits names in order.
 		for i := len(subdirs) - 1; i >= 0; i-- {
-			stack = append(stack, subdirs[i])
+			*stack = append(*stack, subdirs[i])
 		}
-		d.release()
+	}()
+	for _, e := range ents {
+		name := e.Name()
+		if name == ".git" || IsTempName(name) {
+			continue
+		}
+		rel, real := joinRel(splitRel(d.rel), name), joinRel(splitRel(d.real), name)
+		if c, err := CleanPath(rel); err != nil || c != rel {
+			continue
+		}
+		typ := e.Type()
+		switch {
+		case typ.IsDir():
+			if pol.hasReadPatterns() && pol.readDenied(real, true) != "" || sr.ignored(real, true) {
+				continue
+			}
+			d.refs.Add(1)
+			subdirs = append(subdirs, pendingDir{parent: d, name: name, rel: rel, real: real})
+		case typ.IsRegular():
+			if pol.hasReadPatterns() && pol.readDenied(real, false) != "" || sr.ignored(real, false) {
+				continue
+			}
+			if sr.q.Glob != "" && !globMatch(sr.q.Glob, rel, name) {
+				continue
+			}
+			if sr.re == nil && sr.literal == nil {
+				if !sr.emit(SearchResult{Path: rel}) {
+					return
+				}
+				continue
+			}
+			d.refs.Add(1)
+			select {
+			case jobs <- fileJob{dir: d, name: name}:
+			case <-sr.ctx.Done():
+				d.refs.Add(-1)
+				return
+			}
+		}
 	}
 }
 

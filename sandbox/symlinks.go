@@ -33,37 +33,60 @@ func (r *Root) auditSymlinks(s *opState) (*SymlinkReport, error) {
 		}
 		rep.Findings = append(rep.Findings, f)
 	}
-	fd, err := unix.Openat(r.dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
+	type pending struct {
+		parent *os.File // open directory holding name; nil for the root
+		name   string
+		rel    string
 	}
-	type dir struct {
-		f   *os.File
-		rel string
+	// Each pending entry holds its parent open; a parent is closed when its
+	// last pending child has been opened, so descriptors stay proportional
+	// to the depth of the tree.
+	refs := map[*os.File]int{}
+	release := func(f *os.File) {
+		if f == nil {
+			return
+		}
+		if refs[f]--; refs[f] <= 0 {
+			delete(refs, f)
+			f.Close()
+		}
 	}
-	stack := []dir{{os.NewFile(uintptr(fd), "."), "."}}
 	defer func() {
-		for _, d := range stack {
-			d.f.Close()
+		for f := range refs {
+			f.Close()
 		}
 	}()
+	stack := []pending{{nil, ".", "."}}
 	for len(stack) > 0 {
-		d := stack[len(stack)-1]
+		p := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if err := s.ctx.Err(); err != nil {
-			d.f.Close()
 			return nil, err
 		}
-		ents, _ := d.f.ReadDir(-1)
-		dfd := int(d.f.Fd())
+		pfd := r.dirfd
+		if p.parent != nil {
+			pfd = int(p.parent.Fd())
+		}
+		fd, err := unix.Openat(pfd, p.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		release(p.parent)
+		if err != nil {
+			if p.parent == nil {
+				return nil, err
+			}
+			continue
+		}
+		d := os.NewFile(uintptr(fd), p.rel)
+		refs[d] = 1
+		ents, _ := d.ReadDir(-1)
+		dfd := int(d.Fd())
 		for _, e := range ents {
 			rep.Entries++
 			name := e.Name()
-			rel := joinRel(splitRel(d.rel), name)
+			rel := joinRel(splitRel(p.rel), name)
 			switch {
 			case e.Type()&os.ModeSymlink != 0:
 				rep.Symlinks++
-				if f, bad := r.checkLink(dfd, name, d.rel, rel); bad {
+				if f, bad := r.checkLink(dfd, name, p.rel, rel); bad {
 					add(f)
 				}
 			case e.IsDir():
@@ -75,14 +98,11 @@ func (r *Root) auditSymlinks(s *opState) (*SymlinkReport, error) {
 					add(SymlinkFinding{Path: rel, Problem: ProblemMountPoint})
 					continue // do not scan other file systems
 				}
-				cfd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-				if err != nil {
-					continue
-				}
-				stack = append(stack, dir{os.NewFile(uintptr(cfd), rel), rel})
+				refs[d]++
+				stack = append(stack, pending{d, name, rel})
 			}
 		}
-		d.f.Close()
+		release(d)
 	}
 	return rep, nil
 }
