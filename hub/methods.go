@@ -71,5 +71,20 @@ func (s *Server) methodTable() map[string]method {
 		"textDocument/signatureHelp":     {handle: lspTextDocument("textDocument/signatureHelp", false), concurrent: true},
 		"textDocument/prepareRename":     {handle: lspTextDocument("textDocument/prepareRename", true), concurrent: true},
 		"textDocument/rename":            {handle: lspTextDocument("textDocument/rename", true), concurrent: true},
+
+		// documents.go
+		protocol.MethodDocSync:   {handle: handler((*session).docSync)},
+		protocol.MethodDocUpdate: {handle: handler((*session).docUpdate)},
+		protocol.MethodDocClose:  {handle: handler((*session).docClose)},
+		protocol.MethodDocRead:   {handle: handler((*session).docRead)},
+		protocol.MethodDocSave:   {handle: handler((*session).docSave)},
+		protocol.MethodDidOpen:   {handle: handler((*session).didOpen)},
+		protocol.MethodDidChange: {handle: handler((*session).didChange)},
+		protocol.MethodDidClose:  {handle: handler((*session).didClose)},
+		protocol.MethodDidSave:   {handle: handler((*session).didSave)},
+
+		// presence.go
+		protocol.MethodFocus:  {handle: handler((*session).focus)},
+		protocol.MethodCursor: {handle: handler((*session).cursor)},
 	}
 }

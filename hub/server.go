@@ -18,6 +18,8 @@ import (
 
 	"github.com/rubberduckhub/rubberduck/hub/audit"
 	"github.com/rubberduckhub/rubberduck/hub/auth"
+	"github.com/rubberduckhub/rubberduck/hub/docs"
+	"github.com/rubberduckhub/rubberduck/hub/presence"
 	"github.com/rubberduckhub/rubberduck/hub/project"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/hub/store"
@@ -52,6 +54,10 @@ type Server struct {
 	watches    *projectWatches
 	methods    map[string]method
 	upgrader   websocket.Upgrader
+
+	// docs holds the open documents (hub/docs); presence who is where.
+	docs     *docs.Manager
+	presence *presence.Tracker
 
 	httpSrv *http.Server
 	ln      net.Listener
@@ -91,6 +97,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.workspaces = newWorkspaces(s)
 	s.watches = newProjectWatches(s)
 	s.rooms.hooks = append(s.rooms.hooks, s.watches.hook())
+	s.docs = s.newDocs()
+	s.watches.docs = s.docs.Watcher
+	s.presence = s.newPresence()
+	s.rooms.hooks = append(s.rooms.hooks, s.documentsHook(), s.presenceHook())
 	deps.Projects.OnRemove(func(_ context.Context, p project.Project) { s.workspaces.forget(p.Name) })
 	s.methods = s.methodTable()
 	deps.Auth.OnRevoke(s.revoked)
@@ -161,6 +171,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("connections still open after grace period: %w", ctx.Err()))
 	}
+	if cerr := s.docs.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	s.presence.Close()
 	if cerr := s.deps.Watch.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

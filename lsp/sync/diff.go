@@ -18,7 +18,23 @@ const diffTimeout = 200 * time.Millisecond
 // differences, so an outside change to a file (a formatter, git checkout)
 // becomes edits that leave everyone's cursors and concurrent typing alone.
 func Diff(a, b string) []crdt.Change {
-	o := diffOp(a, b)
+	return changesOf(diffOp(a, b))
+}
+
+// Rebase returns the changes that carry the difference between base and
+// next over to current, a text that also descends from base: a file changed
+// on disk (base -> next) while people edited the open document (base ->
+// current). Their edits stay; the disk's edits land where they belong.
+func Rebase(base, current, next string) []crdt.Change {
+	if base == current {
+		return Diff(current, next)
+	}
+	ours, _ := transform(diffOp(base, next), diffOp(base, current))
+	return changesOf(ours)
+}
+
+// changesOf lists o's edits as sequential changes.
+func changesOf(o op) []crdt.Change {
 	var out []crdt.Change
 	shift := 0
 	for _, e := range o.edits() {
