@@ -254,3 +254,50 @@ func BenchmarkFanOut(b *testing.B) {
 	b.ReportMetric(float64(f.deltas)/float64(b.N), "delta-frames/answer")
 	f.mu.Unlock()
 }
+
+// tokens is an in-memory provider that streams n tokens, to measure the
+// engine's own fan-out cost without HTTP and SDK decoding.
+type tokens struct{ n int }
+
+func (tokens) Name() string  { return "mem" }
+func (tokens) Model() string { return "mem" }
+func (t tokens) Chat(_ context.Context, _ provider.Request, on provider.Handler) (provider.Result, error) {
+	for i := 0; i < t.n; i++ {
+		if err := on(" tok"); err != nil {
+			return provider.Result{}, err
+		}
+	}
+	return provider.Result{Usage: provider.Usage{InputTokens: 10, OutputTokens: t.n}}, nil
+}
+func (tokens) Complete(context.Context, provider.FIMRequest) (string, provider.Usage, error) {
+	return "", provider.Usage{}, nil
+}
+
+// BenchmarkFanOutEngineOnly is BenchmarkFanOut without HTTP: 2,000 tokens
+// from an in-memory provider to 30 subscribers.
+func BenchmarkFanOutEngineOnly(b *testing.B) {
+	f := newFanout(30)
+	eng, err := ai.New(ai.Options{Store: store.NewMemory(), Broadcaster: f,
+		Provider:    provider.Config{Provider: "openai", Model: "gpt-4o-mini"},
+		NewProvider: func(provider.Config) (provider.Provider, error) { return tokens{2000}, nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close()
+	var per []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		project := fmt.Sprintf("p%d", i)
+		done := f.expect(project)
+		t0 := time.Now()
+		if _, err := eng.Send(context.Background(), ai.SendRequest{Project: project, Author: "ann", Text: "long answer please"}); err != nil {
+			b.Fatal(err)
+		}
+		<-done
+		per = append(per, time.Since(t0))
+	}
+	b.StopTimer()
+	p50, p95 := percentiles(per)
+	b.ReportMetric(ms(p50), "answer-p50-ms")
+	b.ReportMetric(ms(p95), "answer-p95-ms")
+}

@@ -141,6 +141,20 @@ func (e *Engine) load(ctx context.Context, project, id string) (*record, error) 
 	return &r, nil
 }
 
+// Get returns one message, with the text so far when it is streaming.
+func (e *Engine) Get(ctx context.Context, project, id string) (Message, error) {
+	r, err := e.load(ctx, project, id)
+	if err != nil {
+		return Message{}, err
+	}
+	if r.Status == StatusStreaming {
+		if run := e.active(id); run != nil {
+			r.Text = run.snapshot()
+		}
+	}
+	return r.Message, nil
+}
+
 // HistoryQuery pages through a conversation, newest first.
 type HistoryQuery struct {
 	Before string `json:"before,omitempty"` // a message id; empty: the newest
