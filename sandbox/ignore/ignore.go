@@ -112,6 +112,16 @@ func (m *Matcher) Load(dir string) error {
 	return nil
 }
 
+// HasRules reports whether rules from dir/.gitignore are loaded, so a
+// walker that finds no .gitignore in dir knows whether Load is needed to
+// clear old ones.
+func (m *Matcher) HasRules(dir string) bool {
+	dir = clean(dir)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.dirs[dir]) > 0
+}
+
 // Forget drops the patterns of dir and every directory below it, for when a
 // directory was removed from the tree.
 func (m *Matcher) Forget(dir string) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -568,22 +569,34 @@ func (w *Watcher) walkDir(dir string, fn func(rel string, e entry)) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", name, err)
 	}
+	return w.walkOpen(dir, f, fn)
+}
+
+// walkOpen is walkDir on an already opened directory, which it closes.
+// Subdirectories are opened relative to it with O_NOFOLLOW: one syscall per
+// directory instead of one per path component, and still contained (a
+// single name, never a symlink).
+func (w *Watcher) walkOpen(dir string, f *os.File, fn func(rel string, e entry)) error {
 	defer f.Close()
 	fd := int(f.Fd())
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("stat %s: %w", name, err)
+		return fmt.Errorf("stat %s: %w", dir, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return nil
 	}
 	w.addWatch(dir, &st)
-	if err := w.ign.Load(dir); err != nil {
-		w.log.Debug("reading .gitignore failed", "dir", dir, "err", w.sanitize(err))
-	}
 	ents, err := f.ReadDir(-1)
 	if err != nil && len(ents) == 0 {
-		return fmt.Errorf("read %s: %w", name, err)
+		return fmt.Errorf("read %s: %w", dir, err)
+	}
+	// (Re)load the directory's .gitignore before judging its entries; a
+	// directory without one only needs a Load if it had rules before.
+	if w.ign.HasRules(dir) || slices.ContainsFunc(ents, func(de fs.DirEntry) bool { return de.Name() == ignore.FileName }) {
+		if err := w.ign.Load(dir); err != nil {
+			w.log.Debug("reading .gitignore failed", "dir", dir, "err", w.sanitize(err))
+		}
 	}
 	for _, de := range ents {
 		base := de.Name()
@@ -603,10 +616,16 @@ func (w *Watcher) walkDir(dir string, fn func(rel string, e entry)) error {
 			continue
 		}
 		fn(rel, e)
-		if e.dir {
-			if err := w.walkDir(rel, fn); err != nil {
-				w.log.Debug("walk failed", "dir", rel, "err", w.sanitize(err))
-			}
+		if !e.dir {
+			continue
+		}
+		cfd, err := unix.Openat(fd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			w.log.Debug("open failed", "dir", rel, "err", err)
+			continue
+		}
+		if err := w.walkOpen(rel, os.NewFile(uintptr(cfd), base), fn); err != nil {
+			w.log.Debug("walk failed", "dir", rel, "err", w.sanitize(err))
 		}
 	}
 	return nil
