@@ -166,6 +166,13 @@ func (d *Doc) adopt(u *update, aumap []uint32) {
 func (d *Doc) PendingLen() int { return len(d.pending) + len(d.pendingDel) }
 
 func (d *Doc) retryPending() {
+	// In seq order a chain of waiting runs resolves in one pass.
+	slices.SortStableFunc(d.pending, func(x, y *run) int {
+		if c := cmp.Compare(x.a, y.a); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.s, y.s)
+	})
 	for {
 		progress := false
 		keep := d.pending[:0]
