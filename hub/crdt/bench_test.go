@@ -12,6 +12,8 @@ import (
 // BenchmarkTrace replays editing traces one update per patch, as the
 // crdt-benchmarks suite does for Yjs. RUBBERDUCK_TRACE=FILE replays one file;
 // otherwise every trace under ../shared/bench/traces runs as a sub-benchmark.
+// A concurrent trace given in RUBBERDUCK_TRACE is replayed as concurrent
+// replicas (see BenchmarkConcurrentTrace).
 // Reported: ns/op (one whole replay), docBytes (EncodeState size),
 // heapBytes (live heap held by the replayed document) and updBytes (sum of
 // the per-patch updates).
@@ -28,7 +30,8 @@ func BenchmarkTrace(b *testing.B) {
 func benchTrace(b *testing.B, path string) {
 	tr := loadTrace(b, path)
 	if tr.Kind == "concurrent" {
-		b.Fatalf("%s is a concurrent trace; BenchmarkTrace replays sequential ones", path)
+		benchConcurrent(b, tr)
+		return
 	}
 	var d *Doc
 	var upd int
@@ -220,18 +223,19 @@ func BenchmarkLoadTraceSnapshot(b *testing.B) {
 // integration under real concurrency.
 func BenchmarkConcurrentTrace(b *testing.B) {
 	for _, f := range traceFiles(b, true) {
-		b.Run(traceName(f), func(b *testing.B) {
-			tr := loadTrace(b, f)
-			var d *Doc
-			cpu0 := cpuTime()
-			for b.Loop() {
-				d = replayConcurrent(b, tr)
-			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-			if d.Text() != tr.EndContent {
-				b.Fatal("merged text differs from endContent")
-			}
-			b.ReportMetric(float64(len(d.EncodeState())), "docBytes")
-		})
+		b.Run(traceName(f), func(b *testing.B) { benchConcurrent(b, loadTrace(b, f)) })
 	}
+}
+
+func benchConcurrent(b *testing.B, tr *trace) {
+	var d *Doc
+	cpu0 := cpuTime()
+	for b.Loop() {
+		d = replayConcurrent(b, tr)
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	if d.Text() != tr.EndContent {
+		b.Fatal("merged text differs from endContent")
+	}
+	b.ReportMetric(float64(len(d.EncodeState())), "docBytes")
 }
