@@ -338,3 +338,36 @@ func (a aiSymbols) Lookup(ctx context.Context, project, _ string, name string) (
 	}
 	return out, nil
 }
+
+// IntelHub adapts the server to what hub/intel needs: notifications to a
+// project's room or to one person in it, and edits to shared documents.
+// Wire it as intel.New(intel.Options{Hub: srv.IntelHub(), ...}).
+func (s *Server) IntelHub() intel.Hub { return intelHub{s} }
+
+type intelHub struct{ s *Server }
+
+func (h intelHub) Notify(_ context.Context, project, person, method string, params json.RawMessage) {
+	if person == "" {
+		_ = h.s.rooms.broadcast(project, method, params, nil)
+		return
+	}
+	m, err := protocol.NewNotification(method, params)
+	if err != nil {
+		return
+	}
+	frame, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	for _, sess := range h.s.rooms.sessions(project) {
+		if sess.ident.UserID == person {
+			_ = sess.conn.NotifyRaw(frame)
+		}
+	}
+}
+
+// ApplyEdit is refused until the shared documents (hub/docs) take
+// language servers' workspace edits; the server is told it failed.
+func (h intelHub) ApplyEdit(context.Context, string, string, json.RawMessage) (bool, error) {
+	return false, errors.New("workspace edits from language servers are not applied yet")
+}
