@@ -220,7 +220,7 @@ func (m *Manager) Acquire(ctx context.Context, p Project) error {
 	m.stop(victims)
 	for _, v := range notify {
 		// Tell its clients they will not get changes until it is acquired again.
-		m.deliver(v, Batch{Project: v.name, Resync: true})
+		m.deliver(v, Batch{Project: v.name, Resync: true, Events: []Event{}})
 	}
 
 	cfg := m.opts.Config
@@ -621,7 +621,7 @@ func (s *subscriber) run(ctx context.Context, fn func(Batch), log *slog.Logger) 
 			var marker *Batch
 			if s.lagged && len(s.ch) == 0 {
 				s.lagged = false
-				marker = &Batch{Project: s.project, Seq: s.droppedSeq, Resync: true}
+				marker = &Batch{Project: s.project, Seq: s.droppedSeq, Resync: true, Events: []Event{}}
 			}
 			s.mu.Unlock()
 			if marker != nil {

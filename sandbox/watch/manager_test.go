@@ -133,7 +133,7 @@ func TestManagerEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, func() bool {
 		b := recA.all()
-		return len(b) == 1 && b[0].Resync && len(b[0].Events) == 0
+		return len(b) == 1 && b[0].Resync && b[0].Events != nil && len(b[0].Events) == 0
 	}, recA.dump)
 
 	// An idle watcher is evicted before an in-use one, even if it was used

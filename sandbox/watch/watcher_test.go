@@ -2,6 +2,7 @@ package watch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -666,5 +667,29 @@ func TestPanicsInHooksDoNotStopWatching(t *testing.T) {
 	}, rec.dump)
 	if !strings.Contains(w.Health().LastError, "IsOpen bug") {
 		t.Errorf("health = %+v", w.Health())
+	}
+}
+
+func TestBatchWireForm(t *testing.T) {
+	tests := []struct {
+		name string
+		b    watch.Batch
+		want string
+	}{
+		{"plain", watch.Batch{Project: "p", Seq: 7, Events: []watch.Event{{Path: "src/a.go", Kind: watch.KindModified}}},
+			`{"project":"p","seq":7,"events":[{"path":"src/a.go","kind":"modified"}]}`},
+		{"rename of a directory in a resync", watch.Batch{Project: "p", Seq: 8, Resync: true, Events: []watch.Event{{Path: "b", Kind: watch.KindRenamed, OldPath: "a", Dir: true}}},
+			`{"project":"p","seq":8,"resync":true,"events":[{"path":"b","kind":"renamed","oldPath":"a","dir":true}]}`},
+		{"re-list marker", watch.Batch{Project: "p", Seq: 9, Resync: true, Events: []watch.Event{}},
+			`{"project":"p","seq":9,"resync":true,"events":[]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := json.Marshal(tt.b)
+			must(t, err)
+			if string(got) != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
 	}
 }
