@@ -10,7 +10,9 @@
 // implements with adapters. It persists through hub/store.
 //
 // Start here: New, then Engine.Send / Cancel / Regenerate / Feedback /
-// History, and Engine.Proposals().Resolve.
+// History / Wait, and Engine.ResolveProposal. Providers live in package
+// provider (fakes for tests in aitest), context packing in budget, token
+// accounting in usage.
 package ai
 
 import (
