@@ -41,8 +41,9 @@ const (
 	ReadOnly Code = "read_only"
 	// Disabled: file access is switched off for this project. [-32019]
 	Disabled Code = "disabled"
-	// Unsupported: the request is valid but this server cannot do it (for
-	// example the trash is on another file system). [-32020]
+	// Unsupported: the request is valid but this server cannot do it (a
+	// platform without the *at system calls, a project without a trash).
+	// [-32020]
 	Unsupported Code = "unsupported"
 	// InvalidArgument: a parameter other than the path is malformed (a bad
 	// regular expression, an unknown encoding, a bad cursor). [-32602]

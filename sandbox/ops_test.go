@@ -468,3 +468,64 @@ func TestClosedRoot(t *testing.T) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }
+
+// TestTrashOnAnotherFileSystem moves entries to a trash on tmpfs and back:
+// renames fail with EXDEV there, so Delete and Restore copy instead.
+func TestTrashOnAnotherFileSystem(t *testing.T) {
+	w := newWorld(t)
+	trash, err := os.MkdirTemp("/dev/shm", "rubberduck-trash-")
+	if err != nil {
+		t.Skip("no /dev/shm to put the trash on another file system")
+	}
+	defer os.RemoveAll(trash)
+	var a, b syscall.Stat_t
+	if syscall.Stat(trash, &a) != nil || syscall.Stat(w.p1, &b) != nil || a.Dev == b.Dev {
+		t.Skip("/dev/shm is on the same file system as the test directory")
+	}
+	must(t, os.Symlink("../../canary.txt", filepath.Join(w.p1, "sub", "out")))
+	must(t, syscall.Mkfifo(filepath.Join(w.p1, "sub", "fifo"), 0o644))
+	must(t, os.Chmod(filepath.Join(w.p1, "sub", "deep", "x.go"), 0o600))
+	r := openTest(t, w.p1, DefaultPolicy(), Options{TrashDir: trash})
+	ctx := context.Background()
+	te, err := r.Delete(ctx, "sub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(w.p1, "sub")); err == nil {
+		t.Fatal("sub still in the project")
+	}
+	if b, err := os.ReadFile(filepath.Join(trash, te.ID, "item", "deep", "x.go")); err != nil || string(b) != "package x\n" {
+		t.Fatalf("trash copy %q %v", b, err)
+	}
+	if _, err := r.Restore(ctx, te.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(w.p1, "sub", "deep", "x.go"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("restored file %v %v", fi, err)
+	}
+	if link, err := os.Readlink(filepath.Join(w.p1, "sub", "out")); err != nil || link != "../../canary.txt" {
+		t.Fatalf("restored link %q %v", link, err)
+	}
+	if b, _ := os.ReadFile(w.canary); string(b) != secretText {
+		t.Fatal("canary changed")
+	}
+	if _, err := os.Lstat(filepath.Join(trash, te.ID)); err == nil {
+		t.Fatal("trash entry left after restore")
+	}
+	ents, _ := os.ReadDir(w.p1)
+	for _, e := range ents {
+		if IsTempName(e.Name()) {
+			t.Fatalf("temp left: %s", e.Name())
+		}
+	}
+	// A file too.
+	te, err = r.Delete(ctx, "hello.txt")
+	must(t, err)
+	if _, err := r.Restore(ctx, te.ID, "again.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(w.p1, "again.txt")); string(b) != "hello\n" {
+		t.Fatalf("restored %q", b)
+	}
+}

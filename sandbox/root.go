@@ -19,9 +19,11 @@ type Options struct {
 	// Project names the project in audit events.
 	Project string
 	// TrashDir is where Delete moves entries, e.g. DATA/trash/<project>. It
-	// must be outside the project root (Open refuses it otherwise) and on
-	// the same file system (moves are renames). It is created if missing.
-	// Empty means Delete removes permanently.
+	// must be outside the project root (Open refuses it otherwise). On the
+	// same file system moves are renames; across file systems Delete and
+	// Restore copy (symlinks as links, special files dropped) and then
+	// remove. It is created if missing. Empty means Delete removes
+	// permanently.
 	TrashDir string
 	// Auditor receives an Event for every operation.
 	Auditor Auditor

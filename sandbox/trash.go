@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"path"
 	"sort"
 	"time"
 
@@ -84,12 +85,20 @@ func (r *Root) delete(s *opState, p string) (TrashEntry, error) {
 			return TrashEntry{}, err
 		}
 		err = unix.Renameat(t.dirfd, t.base, int(edir.Fd()), trashItem)
+		if err == unix.EXDEV {
+			// The trash is on another file system: copy, then remove.
+			err = copyTree(s.ctx, t.dirfd, t.base, int(edir.Fd()), trashItem)
+			if err == nil {
+				if kind == KindDir {
+					err = r.root.RemoveAll(t.rel)
+				} else {
+					err = unix.Unlinkat(t.dirfd, t.base, 0)
+				}
+			}
+		}
 		edir.Close()
 		if err != nil {
 			r.trash.RemoveAll(te.ID)
-			if err == unix.EXDEV {
-				return TrashEntry{}, newErr(Unsupported, s.name, rel, "the trash is on another file system")
-			}
 			return TrashEntry{}, err
 		}
 	}
@@ -226,6 +235,9 @@ func (r *Root) restore(s *opState, id, to string) (TrashEntry, error) {
 		return TrashEntry{}, err
 	}
 	err = renameNoReplace(int(edir.Fd()), trashItem, t.dirfd, t.base)
+	if err == unix.EXDEV {
+		err = r.copyIn(s.ctx, int(edir.Fd()), t)
+	}
 	edir.Close()
 	if err != nil {
 		if err == unix.EEXIST || err == unix.ENOTEMPTY {
@@ -287,4 +299,22 @@ func (r *Root) purge(s *opState, id string) error {
 		}
 	}
 	return nil
+}
+
+// copyIn restores a trash entry across file systems: it copies the item to
+// a temporary name beside the target, then renames it into place without
+// replacing, so the restored tree appears at once or not at all.
+func (r *Root) copyIn(ctx context.Context, entryDir int, t *target) error {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := tempPrefix + hex.EncodeToString(rnd[:])
+	tmpRel := joinRel(splitRel(path.Dir(t.rel)), tmp)
+	err := copyTree(ctx, entryDir, trashItem, t.dirfd, tmp)
+	if err == nil {
+		err = renameNoReplace(t.dirfd, tmp, t.dirfd, t.base)
+	}
+	if err != nil {
+		r.root.RemoveAll(tmpRel)
+	}
+	return err
 }
