@@ -231,7 +231,7 @@ func benchConcurrent(b *testing.B, tr *trace) {
 	var d *Doc
 	cpu0 := cpuTime()
 	for b.Loop() {
-		d = replayConcurrent(b, tr)
+		d, _ = replayConcurrent(b, tr)
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	if d.Text() != tr.EndContent {

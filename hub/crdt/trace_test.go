@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -124,7 +125,7 @@ func replaySequential(tb testing.TB, tr *trace) (*Doc, int) {
 // exactly the transactions its parents name (transitively), so patch
 // positions mean what they meant when recorded. Returns one replica that
 // merged everything.
-func replayConcurrent(tb testing.TB, tr *trace) *Doc {
+func replayConcurrent(tb testing.TB, tr *trace) (*Doc, [][][]byte) {
 	tb.Helper()
 	n := len(tr.Txns)
 	updates := make([][][]byte, n) // per transaction, one update per patch
@@ -183,7 +184,7 @@ func replayConcurrent(tb testing.TB, tr *trace) *Doc {
 			tb.Fatalf("agent %d replica diverged from the merged replica", a)
 		}
 	}
-	return final
+	return final, updates
 }
 
 func applyAll(tb testing.TB, d *Doc, upds [][]byte) {
@@ -223,11 +224,30 @@ func TestConcurrentTraces(t *testing.T) {
 		t.Run(traceName(f), func(t *testing.T) {
 			tr := loadTrace(t, f)
 			start := time.Now()
-			d := replayConcurrent(t, tr)
+			d, updates := replayConcurrent(t, tr)
 			if got := d.Text(); got != tr.EndContent {
 				t.Fatalf("merged text differs from endContent (len %d vs %d)", d.Len(), Count(tr.EndContent, CodePoint))
 			}
 			t.Logf("%d txns, %d agents, %v", len(tr.Txns), tr.NumAgents, time.Since(start))
+
+			// every per-patch update, shuffled, with duplicates, into a
+			// fresh replica: the causal buffering at scale
+			var all [][]byte
+			for _, u := range updates {
+				all = append(all, u...)
+			}
+			rng := rand.New(rand.NewPCG(7, 7))
+			for range len(all) / 10 {
+				all = append(all, all[rng.IntN(len(all))])
+			}
+			rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+			start = time.Now()
+			r := New(4242)
+			applyAll(t, r, all)
+			if r.Text() != tr.EndContent || r.PendingLen() != 0 {
+				t.Fatalf("shuffled delivery: text differs or %d pending", r.PendingLen())
+			}
+			t.Logf("%d updates shuffled with duplicates: %v", len(all), time.Since(start))
 		})
 	}
 }
