@@ -271,8 +271,13 @@ func (e *Engine) ProviderFor(ctx context.Context, project string) (provider.Prov
 	if err != nil {
 		return nil, cfg, err
 	}
-	if (over.BaseURL != "" && over.BaseURL != cfg.BaseURL) || (over.Provider != "" && over.Provider != cfg.Provider) {
-		// The hub's key is for the hub's endpoint only.
+	if over.Provider != "" && over.Provider != cfg.Provider {
+		// Another provider family: nothing of the hub's endpoint applies.
+		cfg = provider.Config{Provider: over.Provider, RequestTimeout: cfg.RequestTimeout, HTTPClient: cfg.HTTPClient}
+	}
+	if over.BaseURL != "" && over.BaseURL != cfg.BaseURL {
+		// The hub's key is for the hub's endpoint only: a project's own
+		// server never receives it.
 		over.Keyless = true
 		cfg.APIKey = ""
 	}

@@ -312,3 +312,20 @@ func TestProblemsMentionUsesTheHubsDiagnostics(t *testing.T) {
 		t.Errorf("diagnostics not in the prompt:\n%s", got)
 	}
 }
+
+func TestProjectSwitchingProviderFamilyKeepsNothingOfTheHubsEndpoint(t *testing.T) {
+	e := newEnv(t, "openai", nil)
+	ctx := context.Background()
+	if err := e.eng.SetProjectConfig(ctx, "p1", ai.ProjectConfig{Provider: "anthropic", Model: "claude-sonnet-4-5", BaseURL: e.ant.BaseURL()}); err != nil {
+		t.Fatal(err)
+	}
+	s := e.room.join("p1")
+	res, _ := e.eng.Send(ctx, ai.SendRequest{Project: "p1", Author: "ann", Text: "hi"})
+	if m := s.final(t, res.ReplyID); m["status"] != "done" {
+		t.Fatalf("final = %v", m)
+	}
+	reqs := e.ant.Requests()
+	if len(reqs) != 1 || strings.Contains(reqs[0].Header.Get("X-Api-Key"), "sk-test") {
+		t.Errorf("anthropic requests %d, key %q", len(reqs), reqs[0].Header.Get("X-Api-Key"))
+	}
+}
