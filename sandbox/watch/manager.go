@@ -274,8 +274,9 @@ func (m *Manager) Release(name string) {
 
 // Subscribe registers fn to receive every batch of project name, in order,
 // on a goroutine of its own (see the delivery policy on Manager). It may be
-// called before Acquire. The returned function unsubscribes; fn is not
-// called after it returns... except for a call already in progress.
+// called before Acquire. The returned function unsubscribes: no new call
+// starts after it returns, though one already running finishes. fn must
+// return eventually; Close waits for a call in progress.
 func (m *Manager) Subscribe(name string, fn func(Batch)) (unsubscribe func()) {
 	m.mu.Lock()
 	if m.closed {
