@@ -122,6 +122,9 @@ type walker struct {
 	callee    map[uint]bool
 	member    map[uint]bool
 	cursor    *sitter.TreeCursor
+	depth     int
+	bufs      [][]sitter.Node
+	fbufs     [][]uint16
 }
 
 func intern(s string) string { return unique.Make(s).Value() }
@@ -240,26 +243,34 @@ func (w *walker) visit(n *sitter.Node, elseIf bool) {
 		w.ref(n)
 	}
 
-	if n.ChildCount() > 0 {
-		c := w.cursor
-		c.Reset(*n)
-		if c.GotoFirstChild() {
-			children := make([]sitter.Node, 0, n.ChildCount())
-			fields := make([]string, 0, n.ChildCount())
-			for {
-				children = append(children, *c.Node())
-				fields = append(fields, c.FieldName())
-				if !c.GotoNextSibling() {
-					break
-				}
-			}
-			for i := range children {
-				ch := &children[i]
-				// "else if" continues a chain: it does not nest deeper.
-				chainIf := s.nesting[s.kind(ch)] && (fields[i] == "alternative" && s.kind(ch) == k || k == "else_clause")
-				w.visit(ch, chainIf || (elseIf && k == "else_clause"))
+	c := w.cursor
+	c.Reset(*n)
+	if c.GotoFirstChild() {
+		// Children are collected into per-depth buffers (the cursor moves
+		// on during recursion): no allocation per node on re-extraction.
+		depth := w.depth
+		w.depth++
+		if len(w.bufs) <= depth {
+			w.bufs = append(w.bufs, nil)
+			w.fbufs = append(w.fbufs, nil)
+		}
+		children, fields := w.bufs[depth][:0], w.fbufs[depth][:0]
+		for {
+			children = append(children, *c.Node())
+			fields = append(fields, c.FieldId())
+			if !c.GotoNextSibling() {
+				break
 			}
 		}
+		w.bufs[depth], w.fbufs[depth] = children, fields
+		for i := range children {
+			ch := &children[i]
+			ck := s.kind(ch)
+			// "else if" continues a chain: it does not nest deeper.
+			chainIf := s.nesting[ck] && (s.altField != 0 && fields[i] == s.altField && ck == k || k == "else_clause")
+			w.visit(ch, chainIf || (elseIf && k == "else_clause"))
+		}
+		w.depth--
 	}
 
 	if nested {

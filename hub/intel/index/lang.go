@@ -97,6 +97,9 @@ type spec struct {
 	lang  Lang
 	ts    *sitter.Language
 	kinds []string // kind id -> name
+	// altField is the id of the "alternative" field (else branches), 0 if
+	// the grammar has none.
+	altField uint16
 
 	defs      map[string]defRule
 	refKinds  map[string]bool   // identifier-like kinds that are references
@@ -142,7 +145,7 @@ func newSpec(l Lang, ptr unsafe.Pointer) *spec {
 	for i := uint32(0); i < n; i++ {
 		kinds[i] = ts.NodeKindForId(uint16(i))
 	}
-	return &spec{lang: l, ts: ts, kinds: kinds}
+	return &spec{lang: l, ts: ts, kinds: kinds, altField: ts.FieldIdForName("alternative")}
 }
 
 func (s *spec) kind(n *sitter.Node) string {
