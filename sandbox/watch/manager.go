@@ -149,7 +149,8 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 	met, err := newMetrics(opts.Registerer,
 		func() float64 { return float64(m.watchesUsed()) },
 		func() float64 { return float64(m.watchLimit) },
-		func() float64 { return float64(m.instLimit) })
+		func() float64 { return float64(m.instLimit) },
+		func() float64 { return float64(m.unhealthy()) })
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("watch metrics: %w", err)
@@ -506,6 +507,17 @@ func (m *Manager) watchesUsed() int {
 	for _, e := range m.projects {
 		if e.w != nil {
 			n += e.w.Watches()
+		}
+	}
+	return n
+}
+
+// unhealthy counts running watchers that are not healthy.
+func (m *Manager) unhealthy() int {
+	n := 0
+	for _, h := range m.Health().Watchers {
+		if !h.Healthy {
+			n++
 		}
 	}
 	return n

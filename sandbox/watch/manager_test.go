@@ -131,6 +131,9 @@ func TestManagerEvictsLeastRecentlyUsed(t *testing.T) {
 	if h.Watchers[0].Project != "a" || h.Watchers[0].State != "evicted" {
 		t.Errorf("health = %+v", h.Watchers)
 	}
+	if got := gauge(t, reg, "rubberduck_watch_unhealthy_watchers"); got != 1 {
+		t.Errorf("unhealthy = %v, want 1 (a, evicted in use)", got)
+	}
 	eventually(t, 5*time.Second, func() bool {
 		b := recA.all()
 		return len(b) == 1 && b[0].Resync && b[0].Events != nil && len(b[0].Events) == 0

@@ -20,7 +20,7 @@ type metrics struct {
 	lagged    prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, watches, watchLimit, instLimit func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, watches, watchLimit, instLimit, unhealthy func() float64) (*metrics, error) {
 	m := &metrics{
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rubberduck_watch_active_watchers",
@@ -68,6 +68,10 @@ func newMetrics(reg prometheus.Registerer, watches, watchLimit, instLimit func()
 			Name: "rubberduck_watch_inotify_instances_limit",
 			Help: "fs.inotify.max_user_instances (0 when unknown); each watcher uses one instance.",
 		}, instLimit),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rubberduck_watch_unhealthy_watchers",
+			Help: "Watchers that are restarting, degraded (e.g. out of inotify watches) or evicted while clients use the project.",
+		}, unhealthy),
 	}
 	if reg != nil {
 		for _, c := range cs {
