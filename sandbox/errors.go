@@ -3,10 +3,12 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Code classifies an Error so that callers (the JSON-RPC layer, the CLI) can
@@ -163,11 +165,13 @@ func CodeOf(err error) Code {
 }
 
 // quotePath keeps a hostile path from forging log lines or terminal escapes
-// when an error message is printed.
+// when an error message or audit record is printed: paths with control,
+// invisible or invalid bytes, or quotes, are Go-quoted; printable Unicode
+// stays readable.
 func quotePath(p string) string {
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c < 0x20 || c == 0x7f || c == '"' || c >= 0x80 {
-			return fmt.Sprintf("%+q", p)
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == '"' || r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
+			return strconv.Quote(p)
 		}
 	}
 	return p

@@ -131,3 +131,19 @@ func FuzzCleanPath(f *testing.F) {
 		}
 	})
 }
+
+func TestQuotePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"src/main.go":    "src/main.go",
+		"docs/ünï/文件.md": "docs/ünï/文件.md",
+		"a\nb":           `"a\nb"`,
+		"x\x1b[2J":       `"x\x1b[2J"`,
+		"evil\u202etxt":  `"evil\u202etxt"`,
+		"bad\xffutf8":    `"bad\xffutf8"`,
+		`say "hi"`:       `"say \"hi\""`,
+	} {
+		if got := quotePath(in); got != want {
+			t.Errorf("quotePath(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -168,7 +168,7 @@ func (r *Root) list(s *opState, p string, opts ListOptions) (*Listing, error) {
 			break
 		}
 		childRel := joinRel(splitRel(rel), name)
-		if c, err := CleanPath(childRel); err != nil || c != childRel {
+		if c, err := CleanPath(childRel); err != nil || c != childRel || IsTempName(name) {
 			out.Hidden++
 			continue
 		}

@@ -94,8 +94,9 @@ type Listing struct {
 	Entries []Entry `json:"entries"`
 	// NextCursor is empty on the last page.
 	NextCursor string `json:"nextCursor,omitempty"`
-	// Hidden counts entries left out by the policy or because their names
-	// are not valid sandbox paths (control characters, invalid UTF-8...).
+	// Hidden counts entries left out by the policy, the sandbox's own
+	// temporary files, and names that are not valid sandbox paths (control
+	// characters, invalid UTF-8...).
 	Hidden int `json:"hidden,omitempty"`
 }
 
