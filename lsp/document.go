@@ -68,6 +68,7 @@ type document struct {
 // pendingEdit is a workspace/applyEdit sent to the editor and not yet
 // decided by a didChange.
 type pendingEdit struct {
+	edits    []lsp.TextEdit
 	seq      uint64
 	base     int32  // the editor version the edit was computed for
 	update   []byte // what enters mirror when the echo arrives (nil for a reset)
@@ -272,6 +273,7 @@ func (d *document) nextEdit() *pendingEdit {
 	}
 	d.nextSeq++
 	d.pending = &pendingEdit{seq: d.nextSeq, base: d.version, update: update, expected: want}
+	d.pending.edits = []lsp.TextEdit{d.textEdit(d.pending)}
 	return d.pending
 }
 

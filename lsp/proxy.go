@@ -392,7 +392,7 @@ func (p *proxy) flushEdit(d *document) {
 				TextDocumentIdentifier: lsp.TextDocumentIdentifier{URI: d.uri},
 				Version:                &version,
 			},
-			Edits: []lsp.TextEdit{d.textEdit(pe)},
+			Edits: pe.edits,
 		}}},
 	}
 	seq := pe.seq
