@@ -36,6 +36,10 @@ func (r *Root) Search(ctx context.Context, q SearchQuery, fn func(SearchResult) 
 	return sum, s.end(err)
 }
 
+// maxPatternLen bounds a search pattern; RE2 is linear in the input but
+// compiling a huge expression is not free.
+const maxPatternLen = 4096
+
 type dirHandle struct {
 	f    *os.File // owns the descriptor
 	fd   int
@@ -62,6 +66,9 @@ func (r *Root) search(s *opState, q SearchQuery, fn func(SearchResult) error) (*
 	}
 	if q.Glob == "" && q.Pattern == "" {
 		return nil, newErr(InvalidArgument, s.name, rel, "give a glob, a pattern or both")
+	}
+	if len(q.Glob) > MaxPathLen || len(q.Pattern) > maxPatternLen {
+		return nil, newErr(InvalidArgument, s.name, rel, "glob or pattern too long")
 	}
 	if q.Glob != "" && !doublestar.ValidatePattern(q.Glob) {
 		return nil, newErr(InvalidArgument, s.name, rel, "bad glob")
