@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unique"
 
@@ -54,9 +55,11 @@ type Symbol struct {
 }
 
 // Ref is a use of a name that is not resolved within its file's local
-// scopes: a reference to a workspace-level definition.
+// scopes: a reference to a workspace-level definition. It holds no
+// pointers (the name is an id), so the garbage collector never scans the
+// millions of references of a large tree.
 type Ref struct {
-	Name string
+	ID   NameID
 	At   Pos
 	Len  uint16
 	Call bool  // the name is called
@@ -128,6 +131,57 @@ type walker struct {
 }
 
 func intern(s string) string { return unique.Make(s).Value() }
+
+// NameID identifies a name process-wide.
+type NameID uint32
+
+// nameTable gives every distinct name an id; names are never dropped (a
+// project has a bounded vocabulary).
+var names = struct {
+	mu   sync.RWMutex
+	ids  map[string]NameID
+	strs []string
+}{ids: map[string]NameID{}}
+
+func nameID(s string) NameID {
+	names.mu.RLock()
+	id, ok := names.ids[s]
+	names.mu.RUnlock()
+	if ok {
+		return id
+	}
+	names.mu.Lock()
+	defer names.mu.Unlock()
+	if id, ok := names.ids[s]; ok {
+		return id
+	}
+	s = intern(s)
+	id = NameID(len(names.strs))
+	names.strs = append(names.strs, s)
+	names.ids[s] = id
+	return id
+}
+
+// lookupID returns the id of a name, if it was ever seen.
+func lookupID(s string) (NameID, bool) {
+	names.mu.RLock()
+	defer names.mu.RUnlock()
+	id, ok := names.ids[s]
+	return id, ok
+}
+
+// String returns the name.
+func (id NameID) String() string {
+	names.mu.RLock()
+	defer names.mu.RUnlock()
+	if int(id) < len(names.strs) {
+		return names.strs[id]
+	}
+	return ""
+}
+
+// Name returns the referenced name.
+func (r Ref) Name() string { return r.ID.String() }
 
 // Extract reads a parsed file. With locals, it also records every local
 // definition and use (for scope-aware definitions and references).
@@ -531,7 +585,7 @@ func (w *walker) ref(n *sitter.Node) {
 			}
 		}
 	}
-	w.f.Refs = append(w.f.Refs, Ref{Name: intern(name), At: at, Len: uint16(ln), Call: w.callee[start], Encl: w.top(w.encl)})
+	w.f.Refs = append(w.f.Refs, Ref{ID: nameID(name), At: at, Len: uint16(ln), Call: w.callee[start], Encl: w.top(w.encl)})
 }
 
 func (w *walker) addImports(n *sitter.Node, field string) {

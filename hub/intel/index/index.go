@@ -64,7 +64,7 @@ type Index struct {
 	byName map[string][]Loc
 	// refCount counts references per name across the project, kept in
 	// step on every change so ranking never rescans the project.
-	refCount map[string]int
+	refCount map[NameID]int
 	gen      uint64 // bumped on every change
 	namesGen uint64 // bumped when a defined name appears or disappears
 
@@ -95,7 +95,7 @@ func New(src Source, opts Options) *Index {
 	}
 	return &Index{
 		src: src, opts: opts, log: opts.Logger,
-		files: map[string]*File{}, docs: map[string]*Document{}, byName: map[string][]Loc{}, refCount: map[string]int{},
+		files: map[string]*File{}, docs: map[string]*Document{}, byName: map[string][]Loc{}, refCount: map[NameID]int{},
 	}
 }
 
@@ -200,10 +200,10 @@ func (ix *Index) replaceLocked(rel string, f *File) {
 			}
 		}
 		for _, r := range old.Refs {
-			if c := ix.refCount[r.Name] - 1; c > 0 {
-				ix.refCount[r.Name] = c
+			if c := ix.refCount[r.ID] - 1; c > 0 {
+				ix.refCount[r.ID] = c
 			} else {
-				delete(ix.refCount, r.Name)
+				delete(ix.refCount, r.ID)
 			}
 		}
 		delete(ix.files, rel)
@@ -220,7 +220,7 @@ func (ix *Index) replaceLocked(rel string, f *File) {
 			ix.byName[s.Name] = append(ix.byName[s.Name], Loc{File: f, Idx: int32(i)})
 		}
 		for _, r := range f.Refs {
-			ix.refCount[r.Name]++
+			ix.refCount[r.ID]++
 		}
 	}
 	ix.gen++

@@ -108,7 +108,7 @@ func (ix *Index) targetAt(ctx context.Context, rel string, p Pos) (*target, erro
 	}
 	for i := range f.Refs {
 		if within(f.Refs[i].At, f.Refs[i].Len, p) {
-			t.ref, t.name = &f.Refs[i], f.Refs[i].Name
+			t.ref, t.name = &f.Refs[i], f.Refs[i].Name()
 			return t, nil
 		}
 	}
@@ -186,6 +186,7 @@ func (ix *Index) References(ctx context.Context, rel string, p Pos, includeDecl 
 // NameReferences lists the references to a workspace-level name, sorted
 // by path and position.
 func (ix *Index) NameReferences(name string, includeDecl bool) []Location {
+	id, known := lookupID(name)
 	ix.mu.RLock()
 	var out []Location
 	for _, f := range ix.files {
@@ -197,7 +198,7 @@ func (ix *Index) NameReferences(name string, includeDecl bool) []Location {
 			}
 		}
 		for _, r := range f.Refs {
-			if r.Name == name {
+			if known && r.ID == id {
 				out = append(out, Location{Path: f.Path, Span: Span{Start: r.At, End: Pos{Line: r.At.Line, Col: r.At.Col + uint32(r.Len)}}})
 			}
 		}
@@ -232,13 +233,17 @@ func (ix *Index) IncomingCalls(ctx context.Context, rel string, p Pos) ([]CallSi
 	if err != nil || t == nil || t.name == "" {
 		return nil, err
 	}
+	id, known := lookupID(t.name)
+	if !known {
+		return nil, nil
+	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	var out []CallSite
 	for _, f := range ix.files {
 		byCaller := map[int32]*CallSite{}
 		for _, r := range f.Refs {
-			if !r.Call || r.Name != t.name || r.Encl < 0 {
+			if !r.Call || r.ID != id || r.Encl < 0 {
 				continue
 			}
 			cs := byCaller[r.Encl]
@@ -277,10 +282,11 @@ func (ix *Index) OutgoingCalls(ctx context.Context, rel string, p Pos) ([]CallSi
 	var order []string
 	for _, r := range f.Refs {
 		if r.Call && r.Encl == fn {
-			if _, seen := calls[r.Name]; !seen {
-				order = append(order, r.Name)
+			name := r.Name()
+			if _, seen := calls[name]; !seen {
+				order = append(order, name)
 			}
-			calls[r.Name] = append(calls[r.Name], Span{Start: r.At, End: Pos{Line: r.At.Line, Col: r.At.Col + uint32(r.Len)}})
+			calls[name] = append(calls[name], Span{Start: r.At, End: Pos{Line: r.At.Line, Col: r.At.Col + uint32(r.Len)}})
 		}
 	}
 	var out []CallSite
@@ -319,6 +325,7 @@ func (ix *Index) WorkspaceSymbols(ctx context.Context, query string, limit int) 
 	q := strings.ToLower(query)
 	type hit struct {
 		name  string
+		id    NameID
 		score int
 	}
 	var hits []hit
@@ -341,7 +348,7 @@ func (ix *Index) WorkspaceSymbols(ctx context.Context, query string, limit int) 
 		default:
 			continue
 		}
-		hits = append(hits, hit{nt.names[i], score})
+		hits = append(hits, hit{nt.names[i], nt.ids[i], score})
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -349,7 +356,7 @@ func (ix *Index) WorkspaceSymbols(ctx context.Context, query string, limit int) 
 		if hits[i].score != hits[j].score {
 			return hits[i].score < hits[j].score
 		}
-		ri, rj := ix.refCount[hits[i].name], ix.refCount[hits[j].name]
+		ri, rj := ix.refCount[hits[i].id], ix.refCount[hits[j].id]
 		if ri != rj {
 			return ri > rj
 		}
@@ -386,6 +393,7 @@ func subsequence(s, q string) bool {
 type nameTable struct {
 	gen   uint64
 	names []string
+	ids   []NameID
 	lower []string
 }
 
@@ -406,8 +414,10 @@ func (ix *Index) nameTable() *nameTable {
 	ix.mu.RUnlock()
 	sort.Strings(nt.names)
 	nt.lower = make([]string, len(nt.names))
+	nt.ids = make([]NameID, len(nt.names))
 	for i, n := range nt.names {
 		nt.lower[i] = strings.ToLower(n)
+		nt.ids[i] = nameID(n)
 	}
 	ix.names = nt
 	return nt

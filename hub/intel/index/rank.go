@@ -66,30 +66,35 @@ func (ix *Index) rankLocked(focus []string) ([]RankedSymbol, uint64) {
 		node[p] = i
 	}
 	isFocus := map[int]bool{}
-	focusNames := map[string]bool{}
+	focusNames := map[NameID]bool{}
 	for _, p := range focus {
 		if i, ok := node[p]; ok {
 			isFocus[i] = true
 			for _, r := range ix.files[p].Refs {
-				focusNames[r.Name] = true
+				focusNames[r.ID] = true
 			}
 		}
 	}
 
 	var edges []edge
 	out := make([]float64, len(paths))
-	counts := map[string]int{}
+	counts := map[NameID]int{}
+	defined := map[NameID]string{}
+	for name := range ix.byName {
+		defined[nameID(name)] = name
+	}
 	for src, p := range paths {
 		clear(counts)
 		for _, r := range ix.files[p].Refs {
-			if _, ok := ix.byName[r.Name]; ok {
-				counts[r.Name]++
+			if _, ok := defined[r.ID]; ok {
+				counts[r.ID]++
 			}
 		}
-		for name, n := range counts {
+		for id, n := range counts {
+			name := defined[id]
 			defs := ix.byName[name]
 			mul := nameWeight(name, len(defs))
-			if focusNames[name] {
+			if focusNames[id] {
 				mul *= 10
 			}
 			if isFocus[src] {
