@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -95,14 +96,52 @@ func offset(text string, p lsp.Position) int {
 // type inserts s at the start of the text, as the user would.
 func (e *scriptEditor) typeAt0(ctx context.Context, s string) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.text = s + e.text
 	e.version++
-	v := e.version
-	e.mu.Unlock()
 	_ = e.conn.Notify(ctx, "textDocument/didChange", map[string]any{
-		"textDocument":   map[string]any{"uri": e.uri, "version": v},
+		"textDocument":   map[string]any{"uri": e.uri, "version": e.version},
 		"contentChanges": []any{map[string]any{"range": lsp.Range{}, "text": s}},
 	})
+}
+
+// snapshot is the editor's current text.
+func (e *scriptEditor) snapshot() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.text
+}
+
+// typeRandom makes one random ASCII edit before the final newline.
+func (e *scriptEditor) typeRandom(ctx context.Context, rng *rand.Rand) {
+	e.mu.Lock()
+	n := len(e.text) - 1
+	pos := rng.IntN(max(n, 0) + 1)
+	del := 0
+	if rng.IntN(3) == 0 && pos < n {
+		del = 1 + rng.IntN(min(3, n-pos))
+	}
+	ins := []string{"a", "bc", "\n", "", "xyz"}[rng.IntN(5)]
+	if del == 0 && ins == "" {
+		ins = "q"
+	}
+	start := lspPos(e.text, pos)
+	end := lspPos(e.text, pos+del)
+	e.text = e.text[:pos] + ins + e.text[pos+del:]
+	e.version++
+	v := e.version
+	// Send under the lock, so didChanges leave in version order.
+	_ = e.conn.Notify(ctx, "textDocument/didChange", map[string]any{
+		"textDocument":   map[string]any{"uri": e.uri, "version": v},
+		"contentChanges": []any{map[string]any{"range": lsp.Range{Start: start, End: end}, "text": ins}},
+	})
+	e.mu.Unlock()
+}
+
+func lspPos(text string, off int) lsp.Position {
+	line := strings.Count(text[:off], "\n")
+	col := off - (strings.LastIndexByte(text[:off], '\n') + 1)
+	return lsp.Position{Line: uint32(line), Character: uint32(col)}
 }
 
 // waitLen waits until the text is n bytes long and returns when it got there.
