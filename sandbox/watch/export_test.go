@@ -11,3 +11,6 @@ func (m *Manager) DeliverForTest(name string, b Batch) {
 	m.mu.Unlock()
 	m.deliver(e, b)
 }
+
+// TempPrefix is the sandbox temp-file prefix the watcher assumes.
+const TempPrefix = tempPrefix

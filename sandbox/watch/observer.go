@@ -12,6 +12,7 @@ const (
 	expWrote = iota + 1
 	expRemoved
 	expRenamedTo
+	expAncestorDir
 )
 
 // expectation is an announced mutation whose fsnotify events must not be
@@ -36,6 +37,8 @@ func (x expectation) matches(e entry) bool {
 		return x.e.same(e)
 	case expRenamedTo:
 		return true
+	case expAncestorDir:
+		return e.dir
 	}
 	return false
 }
@@ -46,7 +49,21 @@ func (w *Watcher) Wrote(rel string, info fs.FileInfo) {
 	if info == nil {
 		return
 	}
+	rel = cleanRel(rel)
 	w.expectSet(rel, expectation{kind: expWrote, e: entryFromInfo(info)})
+	if info.IsDir() {
+		// Mkdir with parents announces only the last directory; the ones
+		// it created on the way would otherwise look like outside changes.
+		// A directory that already existed produces no event, so this only
+		// hides directories that appeared just now above one the hub made.
+		w.mu.Lock()
+		for d := parentOf(rel); d != ""; d = parentOf(d) {
+			if _, ok := w.expect[d]; !ok {
+				w.expect[d] = expectation{kind: expAncestorDir, until: time.Now().Add(w.cfg.ExpectTTL)}
+			}
+		}
+		w.mu.Unlock()
+	}
 }
 
 // Removed records that the hub removed rel (or moved it to the trash). It
