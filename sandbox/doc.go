@@ -18,17 +18,23 @@
 //  2. The Policy (enabled, read-only, size limit, allow/deny/write-deny globs,
 //     .git write-protected) is checked on the path the caller named and on the
 //     path it resolves to through in-project symlinks.
-//  3. Reads go through os.Root. Mutations walk the resolved path one component
-//     at a time with O_NOFOLLOW from the root's directory descriptor and act
-//     with *at system calls on the final directory, so neither a symlink nor a
-//     race can redirect a write, and policy is enforced on exactly the file
-//     that changes.
+//  3. Reads are resolved by the kernel beneath the root's directory
+//     descriptor (openat2 RESOLVE_BENEATH on Linux, os.Root elsewhere).
+//     Mutations walk the resolved path one component at a time with
+//     O_NOFOLLOW from that descriptor and act with *at system calls on the
+//     final directory, so neither a symlink nor a race can redirect a write,
+//     and policy is enforced on exactly the file that changes.
 //  4. Only regular files are read or replaced; FIFOs, sockets and devices are
 //     refused without ever blocking, and files with several hard links are
 //     never written.
 //
-// Errors are *Error values with a Code; their messages carry only
-// project-relative paths. Callers identify the acting user with WithActor;
+// Errors are *Error values with a Code (Code.RPCCode suggests the JSON-RPC
+// code); their messages carry only project-relative paths. Callers identify the acting user with WithActor;
 // every operation is reported to the Auditor and counted in Prometheus
-// metrics named rubberduck_sandbox_*.
+// metrics named rubberduck_sandbox_*. The Observer and ContentCache hooks
+// connect sandbox/watch and sandbox/cache without this package importing
+// them. docs/security.md is the threat model; ADRs 0020-0024 the decisions.
+//
+// The operations need Unix *at system calls (Linux, macOS, FreeBSD); on
+// other platforms the package builds but Open returns Unsupported.
 package sandbox
