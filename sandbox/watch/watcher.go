@@ -23,6 +23,9 @@ import (
 	"github.com/rubberduckhub/rubberduck/sandbox/ignore"
 )
 
+// rescanGap is the least time between two overflow rescans.
+const rescanGap = time.Second
+
 // tempPrefix names the sandbox's atomic-write temporary files
 // (sandbox/write.go). They live for milliseconds next to the file being
 // saved and are never reported.
@@ -114,21 +117,22 @@ type Watcher struct {
 	met     *metrics
 
 	// Owned by the loop goroutine.
-	root     *os.Root
-	fsw      *fsnotify.Watcher
-	ign      *ignore.Matcher
-	snap     *snapshot
-	watched  map[string]struct{}
-	pending  map[string]*pend
-	order    []string
-	firstAt  time.Time
-	lastAt   time.Time
-	overflow bool
-	ignDirs  map[string]struct{} // directories whose .gitignore changed
-	tmpMoved bool                // the previous event moved a sandbox temp file away...
-	tmpDir   string              // ...from this directory
-	seq      uint64
-	limitHit bool
+	root       *os.Root
+	fsw        *fsnotify.Watcher
+	ign        *ignore.Matcher
+	snap       *snapshot
+	watched    map[string]struct{}
+	pending    map[string]*pend
+	order      []string
+	firstAt    time.Time
+	lastAt     time.Time
+	overflow   bool
+	lastRescan time.Time           // of the last overflow rescan
+	ignDirs    map[string]struct{} // directories whose .gitignore changed
+	tmpMoved   bool                // the previous event moved a sandbox temp file away...
+	tmpDir     string              // ...from this directory
+	seq        uint64
+	limitHit   bool
 
 	rootPtr atomic.Pointer[os.Root] // for the docs worker
 	watches atomic.Int64
@@ -386,6 +390,13 @@ func (w *Watcher) run() error {
 		case <-tc:
 			if time.Now().Before(w.deadline()) {
 				w.arm(timer)
+				continue
+			}
+			if wait := rescanGap - time.Since(w.lastRescan); w.overflow && wait > 0 {
+				// Overflowing again right after a rescan (a build writing
+				// without pause): rescanning back to back would only burn
+				// CPU; the next rescan catches up with everything.
+				timer.Reset(wait)
 				continue
 			}
 			w.flush()
@@ -700,6 +711,7 @@ func (w *Watcher) flush() {
 		w.health.Rescans++
 		w.mu.Unlock()
 		changes, err := w.diffSubtree("")
+		w.lastRescan = time.Now()
 		if err != nil {
 			w.log.Warn("rescan failed", "err", w.sanitize(err))
 			return
