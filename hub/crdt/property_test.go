@@ -205,8 +205,11 @@ func attrString(d *Doc) string {
 // random concurrent sessions all converge byte-identically.
 func TestConvergenceRandom(t *testing.T) {
 	seeds := 3000
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		seeds = 300
+	case raceEnabled:
+		seeds = 1000 // the race detector finds nothing more in more seeds
 	}
 	for seed := range uint64(seeds) {
 		nrep := 2 + int(seed%4)

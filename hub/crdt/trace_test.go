@@ -203,6 +203,9 @@ func TestSequentialTraces(t *testing.T) {
 			if testing.Short() && fi.Size() > 200_000 {
 				t.Skip("large trace skipped in -short; BenchmarkTrace replays it")
 			}
+			if raceEnabled && fi.Size() > 400_000 {
+				t.Skip("largest traces skipped under -race; the plain run and BenchmarkTrace replay them")
+			}
 			tr := loadTrace(t, f)
 			d, _ := replaySequential(t, tr)
 			if d.Text() != tr.EndContent {
