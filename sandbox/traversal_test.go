@@ -53,6 +53,9 @@ func TestTraversalLists(t *testing.T) {
 	before := snapshotOutside(t, w)
 
 	targets := []string{"canary.txt", "p10/secret.txt", "projects/p10/secret.txt", w.canary[1:], w.canary}
+	if testing.Short() {
+		targets = targets[:2] // the escape to the canary and to the sibling project
+	}
 	var ops, refused, internal int
 	spent := map[string]time.Duration{}
 	last := time.Now()
