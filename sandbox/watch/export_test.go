@@ -14,3 +14,7 @@ func (m *Manager) DeliverForTest(name string, b Batch) {
 
 // TempPrefix is the sandbox temp-file prefix the watcher assumes.
 const TempPrefix = tempPrefix
+
+// WithMaxWatches makes watchers built from c behave as if the inotify watch
+// limit were n watches.
+func WithMaxWatches(c *Config, n int) { c.maxWatches = n }

@@ -58,13 +58,18 @@ type Config struct {
 	// EventBuffer is the fsnotify channel buffer, slack for bursts on top of
 	// the kernel queue (default 4096).
 	EventBuffer uint
+	// DegradedRescan is how often a watcher that could not watch every
+	// directory (the inotify watch limit was reached) rescans the whole tree
+	// to catch changes there, and retries the missing watches (default 30 s).
+	DegradedRescan time.Duration
 	// Deliver receives every batch, in order, on the watcher's goroutine: it
 	// must not block (the Manager's fan-out only enqueues).
 	Deliver func(Batch)
 	// Logger receives lifecycle and failure logs (default: discard).
 	Logger *slog.Logger
 
-	metrics *metrics
+	metrics    *metrics
+	maxWatches int // tests: pretend the inotify limit is this many watches
 }
 
 func (c *Config) defaults() {
@@ -92,6 +97,9 @@ func (c *Config) defaults() {
 	if c.BackoffMax < c.BackoffMin {
 		c.BackoffMax = max(30*time.Second, c.BackoffMin)
 	}
+	if c.DegradedRescan <= 0 {
+		c.DegradedRescan = 30 * time.Second
+	}
 	if c.EventBuffer == 0 {
 		c.EventBuffer = 4096
 	}
@@ -117,22 +125,24 @@ type Watcher struct {
 	met     *metrics
 
 	// Owned by the loop goroutine.
-	root       *os.Root
-	fsw        *fsnotify.Watcher
-	ign        *ignore.Matcher
-	snap       *snapshot
-	watched    map[string]struct{}
-	pending    map[string]*pend
-	order      []string
-	firstAt    time.Time
-	lastAt     time.Time
-	overflow   bool
-	lastRescan time.Time           // of the last overflow rescan
-	ignDirs    map[string]struct{} // directories whose .gitignore changed
-	tmpMoved   bool                // the previous event moved a sandbox temp file away...
-	tmpDir     string              // ...from this directory
-	seq        uint64
-	limitHit   bool
+	root         *os.Root
+	fsw          *fsnotify.Watcher
+	ign          *ignore.Matcher
+	snap         *snapshot
+	watched      map[string]struct{}
+	pending      map[string]*pend
+	order        []string
+	firstAt      time.Time
+	lastAt       time.Time
+	overflow     bool
+	lastRescan   time.Time           // of the last overflow rescan
+	rescanReason string              // why overflow is set: "overflow" or "degraded"
+	ignDirs      map[string]struct{} // directories whose .gitignore changed
+	tmpMoved     bool                // the previous event moved a sandbox temp file away...
+	tmpDir       string              // ...from this directory
+	seq          uint64
+	limitHit     bool
+	limitLogged  bool
 
 	rootPtr atomic.Pointer[os.Root] // for the docs worker
 	watches atomic.Int64
@@ -352,6 +362,8 @@ func (w *Watcher) run() error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	degraded := time.NewTicker(w.cfg.DegradedRescan)
+	defer degraded.Stop()
 	for {
 		var tc <-chan time.Time
 		if len(w.order) > 0 || w.overflow || len(w.ignDirs) > 0 {
@@ -364,7 +376,7 @@ func (w *Watcher) run() error {
 			if !errors.Is(err, fsnotify.ErrEventOverflow) {
 				return err
 			}
-			w.overflow = true
+			w.overflow, w.rescanReason = true, "overflow"
 			w.touch()
 			w.arm(timer)
 		case ev, ok := <-fsw.Events:
@@ -384,9 +396,15 @@ func (w *Watcher) run() error {
 			}
 			w.met.overflow()
 			w.log.Warn("inotify queue overflowed; rescanning the project")
-			w.overflow = true
+			w.overflow, w.rescanReason = true, "overflow"
 			w.touch()
 			w.arm(timer)
+		case <-degraded.C:
+			if w.limitHit && !w.overflow {
+				w.overflow, w.rescanReason = true, "degraded"
+				w.touch()
+				w.arm(timer)
+			}
 		case <-tc:
 			if time.Now().Before(w.deadline()) {
 				w.arm(timer)
@@ -650,10 +668,17 @@ func (w *Watcher) addWatch(dir string, st *unix.Stat_t) {
 		return
 	}
 	abs := w.abs(dir)
-	if err := w.fsw.Add(abs); err != nil {
+	var err error
+	if w.cfg.maxWatches > 0 && len(w.watched) >= w.cfg.maxWatches {
+		err = syscall.ENOSPC
+	} else {
+		err = w.fsw.Add(abs)
+	}
+	if err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
-			if !w.limitHit {
-				w.log.Error("inotify watch limit reached (fs.inotify.max_user_watches); some directories are not watched")
+			if !w.limitLogged {
+				w.limitLogged = true
+				w.log.Error("inotify watch limit reached (fs.inotify.max_user_watches); some directories are not watched and are rescanned periodically instead")
 			}
 			w.limitHit = true
 			w.mu.Lock()
@@ -706,12 +731,19 @@ func (w *Watcher) flush() {
 	if w.overflow {
 		w.overflow = false
 		clear(w.ignDirs)
-		w.met.rescan("overflow")
+		w.met.rescan(w.rescanReason)
 		w.mu.Lock()
 		w.health.Rescans++
 		w.mu.Unlock()
+		// Missing watches are retried by the walk.
+		w.limitHit = false
 		changes, err := w.diffSubtree("")
 		w.lastRescan = time.Now()
+		w.mu.Lock()
+		if !w.limitHit && w.health.State == "degraded" {
+			w.health.State, w.health.Healthy, w.health.LastError = "watching", true, ""
+		}
+		w.mu.Unlock()
 		if err != nil {
 			w.log.Warn("rescan failed", "err", w.sanitize(err))
 			return

@@ -693,3 +693,23 @@ func TestBatchWireForm(t *testing.T) {
 		})
 	}
 }
+
+func TestOutOfWatchesDegradesAndRescans(t *testing.T) {
+	dir := t.TempDir()
+	mkTree(t, dir, map[string]string{"a/x": "1", "b/y": "2", "c/z": "3"})
+	cfg := testConfig()
+	cfg.DegradedRescan = 200 * time.Millisecond
+	watch.WithMaxWatches(&cfg, 2) // the root and one directory
+	w, rec := start(t, dir, cfg)
+	if h := w.Health(); h.State != "degraded" || h.Healthy || h.Watches != 2 || !strings.Contains(h.LastError, "max_user_watches") {
+		t.Fatalf("health = %+v", h)
+	}
+	// Changes in every directory arrive, the unwatched ones by rescans.
+	writeFile(t, dir, "a/x", "changed a")
+	writeFile(t, dir, "b/y", "changed b")
+	writeFile(t, dir, "c/z", "changed c")
+	for _, p := range []string{"a/x", "b/y", "c/z"} {
+		eventually(t, 10*time.Second, func() bool { return rec.has(watch.Event{Path: p, Kind: watch.KindModified}) }, rec.dump)
+	}
+	checkSeq(t, rec)
+}
