@@ -5,6 +5,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -527,5 +528,49 @@ func TestTrashOnAnotherFileSystem(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(w.p1, "again.txt")); string(b) != "hello\n" {
 		t.Fatalf("restored %q", b)
+	}
+}
+
+// TestConcurrentSavesWithOneEtag: editors that read the same version and
+// save at once must not both win; exactly one save lands, the others get
+// Conflict, and the file holds the winner's content whole.
+func TestConcurrentSavesWithOneEtag(t *testing.T) {
+	w := newWorld(t)
+	r := openTest(t, w.p1, DefaultPolicy(), Options{})
+	ctx := context.Background()
+	for round := range 20 {
+		f, err := r.Read(ctx, "hello.txt")
+		must(t, err)
+		const n = 8
+		codes := make(chan Code, n)
+		start := make(chan struct{})
+		for i := range n {
+			go func() {
+				<-start
+				// Unique per round: an identical save would legitimately
+				// keep the etag (it is a content hash).
+				content := strings.Repeat(string(rune('a'+i)), 1000-3) + fmt.Sprintf("%03d", round)
+				_, err := r.Write(ctx, WriteRequest{Path: "hello.txt", Content: content, Etag: f.Etag})
+				codes <- CodeOf(err)
+			}()
+		}
+		close(start)
+		wins := 0
+		for range n {
+			switch c := <-codes; c {
+			case "":
+				wins++
+			case Conflict:
+			default:
+				t.Fatalf("round %d: unexpected %s", round, c)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d saves won", round, wins)
+		}
+		b, _ := os.ReadFile(filepath.Join(w.p1, "hello.txt"))
+		if len(b) != 1000 || strings.Count(string(b), string(b[:1])) != 997 {
+			t.Fatalf("round %d: torn content %q", round, b[:20])
+		}
 	}
 }

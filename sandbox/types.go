@@ -147,6 +147,8 @@ type WriteRequest struct {
 	// Etag, when set, must equal the etag of the file on disk or the write
 	// fails with Conflict (optimistic concurrency). A missing file never
 	// matches. Empty means overwrite unconditionally. Ignored by Create.
+	// An etag names content, not a version: a save of identical content
+	// leaves it unchanged, so such a save never causes a conflict.
 	Etag string `json:"etag,omitempty"`
 	// Data, when not nil, is used instead of Content/Encoding (callers
 	// inside the hub).
