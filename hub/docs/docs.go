@@ -280,9 +280,17 @@ func (m *Manager) Update(ctx context.Context, c Conn, ref protocol.DocRef, updat
 	if s := d.subs[c]; s == nil || !s.replica {
 		return ErrNotSubscribed
 	}
+	var sv crdt.StateVector
+	pending := d.doc.PendingLen()
+	if len(update) < 64 {
+		sv = d.doc.StateVector() // cheap check for the no-op updates replicas send on sync
+	}
 	changes, err := d.doc.Apply(update)
 	if err != nil {
 		return err
+	}
+	if len(changes) == 0 && sv != nil && d.doc.PendingLen() == pending && sameSV(sv, d.doc.StateVector()) {
+		return nil // nothing new: neither logged nor fanned out
 	}
 	if err := m.commit(ctx, d, [][]byte{update}, changes, c); err != nil {
 		return err
@@ -604,4 +612,16 @@ func (w watcherHook) DiskChanged(ctx context.Context, rel string, content []byte
 	if err := w.m.DiskChanged(ctx, ref, content); err != nil {
 		w.m.log.Warn("outside change to an open document not applied", "project", w.project, "err", err)
 	}
+}
+
+func sameSV(a, b crdt.StateVector) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }

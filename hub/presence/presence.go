@@ -16,6 +16,7 @@ package presence
 
 import (
 	"context"
+	"encoding/json"
 	"hash/fnv"
 	"sync"
 	"time"
@@ -42,9 +43,26 @@ func ColorOf(userID string) string {
 	return Palette[h.Sum32()%uint32(len(Palette))]
 }
 
-// Sender reaches one member's connection; Notify must never block.
+// MaxCatchUp bounds how many members a newcomer is told about when it
+// joins (with their focus and cursors). The catch-up goes into the
+// newcomer's bounded send queue in one go; a huge room must not overflow it
+// and get the newcomer dropped, and no UI shows hundreds of avatars anyway.
+const MaxCatchUp = 64
+
+// Sender reaches one member's connection; Notify and NotifyRaw must never
+// block (the transport drops a peer that does not read).
 type Sender interface {
 	Notify(method string, params any) error
+	NotifyRaw(frame []byte) error
+}
+
+// frame encodes a notification once for many receivers.
+func frame(method string, params any) ([]byte, error) {
+	m, err := protocol.NewNotification(method, params)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(m)
 }
 
 // Member is one connection in a project.
@@ -118,9 +136,16 @@ func (t *Tracker) Join(project string, m Member) {
 	if _, ok := room[m.Conn]; ok {
 		return
 	}
-	join := protocol.PresenceParams{Project: project, Event: "join", Person: m.Person}
+	join, err := frame(protocol.MethodPresence, protocol.PresenceParams{Project: project, Event: "join", Person: m.Person})
+	if err != nil {
+		return
+	}
+	told := 0
 	for _, o := range room {
-		_ = o.Conn.Notify(protocol.MethodPresence, join)
+		_ = o.Conn.NotifyRaw(join)
+		if told++; told > MaxCatchUp {
+			continue
+		}
 		_ = m.Conn.Notify(protocol.MethodPresence, protocol.PresenceParams{Project: project, Event: "join", Person: o.Person})
 		if o.focus != nil {
 			_ = m.Conn.Notify(protocol.MethodPresence, focusEvent(project, o))
@@ -149,9 +174,12 @@ func (t *Tracker) Leave(project string, conn Sender) {
 	if len(room) == 0 {
 		delete(t.projects, project)
 	}
-	leave := protocol.PresenceParams{Project: project, Event: "leave", Person: m.Person}
+	leave, err := frame(protocol.MethodPresence, protocol.PresenceParams{Project: project, Event: "leave", Person: m.Person})
+	if err != nil {
+		return
+	}
 	for _, o := range room {
-		_ = o.Conn.Notify(protocol.MethodPresence, leave)
+		_ = o.Conn.NotifyRaw(leave)
 	}
 }
 
@@ -167,10 +195,13 @@ func (t *Tracker) Focus(conn Sender, p protocol.FocusParams) {
 	}
 	f := p
 	m.focus = &f
-	ev := focusEvent(p.Project, m)
+	ev, err := frame(protocol.MethodPresence, focusEvent(p.Project, m))
+	if err != nil {
+		return
+	}
 	for c, o := range room {
 		if c != conn {
-			_ = o.Conn.Notify(protocol.MethodPresence, ev)
+			_ = o.Conn.NotifyRaw(ev)
 		}
 	}
 }
@@ -201,17 +232,21 @@ func (t *Tracker) Cursor(conn Sender, p protocol.CursorParams) {
 // relay sends m's selections (code points) to everyone else in room,
 // converting once per encoding.
 func (t *Tracker) relay(room map[Sender]*member, m *member, ref protocol.DocRef, sels []protocol.Selection) {
-	byEnc := map[string][]protocol.Selection{}
+	byEnc := map[string][]byte{} // one encoded frame per position encoding
 	for c, o := range room {
 		if c == m.Conn {
 			continue
 		}
-		out, ok := byEnc[o.Encoding]
+		f, ok := byEnc[o.Encoding]
 		if !ok {
-			out = t.encode(ref, sels, o.Encoding)
-			byEnc[o.Encoding] = out
+			var err error
+			f, err = frame(protocol.MethodCursor, protocol.CursorParams{DocRef: ref, Person: &m.Person, Selections: t.encode(ref, sels, o.Encoding)})
+			if err != nil {
+				return
+			}
+			byEnc[o.Encoding] = f
 		}
-		_ = o.Conn.Notify(protocol.MethodCursor, protocol.CursorParams{DocRef: ref, Person: &m.Person, Selections: out})
+		_ = o.Conn.NotifyRaw(f)
 	}
 }
 
