@@ -1,6 +1,8 @@
-//go:build linux || darwin || freebsd
+//go:build linux
 
 package sandbox
+
+// Linux only: sandbox/cache reads Linux stat fields.
 
 import (
 	"context"
