@@ -196,3 +196,28 @@ func BenchmarkRepoMap(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExtractLargeFile parses and reads net/http/server.go (about
+// 4,000 lines) from scratch, locals included: the upper bound of what one
+// edit of a large open document costs.
+func BenchmarkExtractLargeFile(b *testing.B) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		b.Skip(err)
+	}
+	p := filepath.Join(strings.TrimSpace(string(out)), "src", "net", "http", "server.go")
+	src, err := os.ReadFile(p)
+	if err != nil {
+		b.Skip(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(src)))
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := index.ExtractFile(context.Background(), "server.go", src); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/op")
+}

@@ -125,9 +125,6 @@ type walker struct {
 	callee    map[uint]bool
 	member    map[uint]bool
 	cursor    *sitter.TreeCursor
-	depth     int
-	bufs      [][]sitter.Node
-	fbufs     [][]uint16
 }
 
 func intern(s string) string { return unique.Make(s).Value() }
@@ -199,7 +196,7 @@ func extract(s *spec, p string, src []byte, tree *sitter.Tree, locals bool) *Fil
 	root := tree.RootNode()
 	w.cursor = root.Walk()
 	defer w.cursor.Close()
-	w.visit(root, false)
+	w.visit(root, s.kind(root), false)
 	return f
 }
 
@@ -230,9 +227,10 @@ func (w *walker) top(st []int32) int32 {
 	return st[len(st)-1]
 }
 
-func (w *walker) visit(n *sitter.Node, elseIf bool) {
+// visit reads n, of kind k, with the walker's cursor on n; it leaves the
+// cursor on n. One cursor walks the whole tree: every cgo call counts.
+func (w *walker) visit(n *sitter.Node, k string, elseIf bool) {
 	s := w.s
-	k := s.kind(n)
 	var pushedParent, pushedEncl, pushedFrame, pushedScope, nested bool
 	funcNode := s.funcKinds[k]
 
@@ -294,37 +292,22 @@ func (w *walker) visit(n *sitter.Node, elseIf bool) {
 		}
 	}
 	if s.refKinds[k] {
-		w.ref(n)
+		w.ref(n, k)
 	}
 
 	c := w.cursor
-	c.Reset(*n)
 	if c.GotoFirstChild() {
-		// Children are collected into per-depth buffers (the cursor moves
-		// on during recursion): no allocation per node on re-extraction.
-		depth := w.depth
-		w.depth++
-		if len(w.bufs) <= depth {
-			w.bufs = append(w.bufs, nil)
-			w.fbufs = append(w.fbufs, nil)
-		}
-		children, fields := w.bufs[depth][:0], w.fbufs[depth][:0]
 		for {
-			children = append(children, *c.Node())
-			fields = append(fields, c.FieldId())
+			ch := c.Node()
+			ck := s.kind(ch)
+			// "else if" continues a chain: it does not nest deeper.
+			chainIf := s.nesting[ck] && (s.altField != 0 && ck == k && c.FieldId() == s.altField || k == "else_clause")
+			w.visit(ch, ck, chainIf || (elseIf && k == "else_clause"))
 			if !c.GotoNextSibling() {
 				break
 			}
 		}
-		w.bufs[depth], w.fbufs[depth] = children, fields
-		for i := range children {
-			ch := &children[i]
-			ck := s.kind(ch)
-			// "else if" continues a chain: it does not nest deeper.
-			chainIf := s.nesting[ck] && (s.altField != 0 && fields[i] == s.altField && ck == k || k == "else_clause")
-			w.visit(ch, chainIf || (elseIf && k == "else_clause"))
-		}
-		w.depth--
+		c.GotoParent()
 	}
 
 	if nested {
@@ -551,13 +534,14 @@ func (w *walker) calleeName(c *sitter.Node) *sitter.Node {
 	return nil
 }
 
-func (w *walker) ref(n *sitter.Node) {
+func (w *walker) ref(n *sitter.Node, k string) {
 	start := n.StartByte()
 	if w.skip[start] {
 		return
 	}
 	at := pos(n.StartPosition())
-	ln := n.EndByte() - start
+	end := n.EndByte()
+	ln := end - start
 	if ln > 0xffff {
 		return
 	}
@@ -571,11 +555,14 @@ func (w *walker) ref(n *sitter.Node) {
 		}
 		return
 	}
-	name := n.Utf8Text(w.src)
+	if end > uint(len(w.src)) {
+		return
+	}
+	name := string(w.src[start:end])
 	if name == "_" {
 		return
 	}
-	if !w.member[start] && (w.s.kind(n) == "identifier" || w.s.kind(n) == "shorthand_property_identifier") {
+	if !w.member[start] && (k == "identifier" || k == "shorthand_property_identifier") {
 		for i := len(w.scopes) - 1; i > 0; i-- {
 			if id, ok := w.scopes[i][name]; ok {
 				if w.locals {
