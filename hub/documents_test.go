@@ -31,6 +31,9 @@ type thinClient struct {
 	uri string
 	enc string
 
+	// onEdit, when set, is called for every applyEdit (benchmarks).
+	onEdit func()
+
 	mu       sync.Mutex
 	text     string
 	ver      int32
@@ -71,6 +74,9 @@ func (tc *thinClient) handle(_ context.Context, conn *wsrpc.Conn, m *protocol.Me
 		var p protocol.ApplyWorkspaceEditParams
 		if err := json.Unmarshal(m.Params, &p); err != nil {
 			return nil, err
+		}
+		if tc.onEdit != nil {
+			tc.onEdit()
 		}
 		tc.mu.Lock()
 		defer tc.mu.Unlock()
@@ -183,6 +189,8 @@ type replicaClient struct {
 	t   testing.TB
 	c   *wsrpc.Client
 	ref protocol.DocRef
+	// onUpdate, when set, is called for every update received (benchmarks).
+	onUpdate func()
 
 	mu  sync.Mutex
 	doc *crdt.Doc
@@ -203,6 +211,9 @@ func (rc *replicaClient) handle(_ context.Context, _ *wsrpc.Conn, m *protocol.Me
 	var p protocol.DocUpdateParams
 	if err := json.Unmarshal(m.Params, &p); err != nil {
 		return nil, err
+	}
+	if rc.onUpdate != nil {
+		rc.onUpdate()
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
