@@ -43,9 +43,9 @@ func (d *Doc) apply(update []byte, wantChanges bool) ([]Change, error) {
 		if x.r != none {
 			x.r.a = amap[x.r.a]
 		}
-		for i := range x.attr {
-			x.attr[i].author = aumap[x.attr[i].author]
-		}
+	}
+	for i := range u.attr {
+		u.attr[i].author = aumap[u.attr[i].author]
 	}
 	for i := range u.dels {
 		u.dels[i].a = amap[u.dels[i].a]
@@ -60,7 +60,7 @@ func (d *Doc) apply(update []byte, wantChanges bool) ([]Change, error) {
 			return nil, nil
 		}
 		// merge a snapshot into existing state: integrate in seq order
-		slices.SortStableFunc(u.runs, func(x, y run) int {
+		slices.SortStableFunc(u.runs, func(x, y wrun) int {
 			if c := cmp.Compare(x.a, y.a); c != 0 {
 				return c
 			}
@@ -74,11 +74,12 @@ func (d *Doc) apply(update []byte, wantChanges bool) ([]Change, error) {
 	d.txDels = d.txDels[:0]
 	progress := false
 	for i := range u.runs {
-		x := &u.runs[i]
-		if d.tryIntegrate(x) {
+		x := u.run(i)
+		if d.tryIntegrate(&x) {
 			progress = true
 		} else {
-			d.pending = append(d.pending, x)
+			w := x
+			d.pending = append(d.pending, &w)
 		}
 	}
 	if progress && len(d.pending) > 0 {
@@ -110,9 +111,9 @@ func (d *Doc) adopt(u *update, aumap []uint32) {
 	for i := range u.runs {
 		x := &u.runs[i]
 		it := &slab[i]
-		*it = item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r, text: x.text}
-		if x.del {
-			it.text = nil
+		*it = item{a: x.a, s: x.s, n: x.n, l: x.l, r: x.r}
+		if !x.del {
+			it.text = u.content[x.toff:x.tend:x.tend]
 		}
 		if b == nil || len(b.items) == fill {
 			b = &block{items: make([]*item, 0, maxBlock+1), idx: len(d.blocks)}

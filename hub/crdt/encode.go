@@ -542,10 +542,34 @@ type attrPiece struct {
 	t      int64
 }
 
+// wrun is a decoded run as stored in an update: pointer-free (text and
+// attribution are ranges of the update's buffers), so a big snapshot's runs
+// cost the garbage collector nothing to scan.
+type wrun struct {
+	a, s       uint32
+	n          int
+	l, r       id
+	del        bool
+	toff, tend uint32 // text: content[toff:tend]
+	aoff, aend uint32 // attribution: attr[aoff:aend]
+}
+
+// run materialises wire run i with its text and attribution slices.
+func (u *update) run(i int) run {
+	w := &u.runs[i]
+	x := run{a: w.a, s: w.s, n: w.n, l: w.l, r: w.r, del: w.del, attr: u.attr[w.aoff:w.aend:w.aend]}
+	if !w.del {
+		x.text = u.content[w.toff:w.tend:w.tend]
+	}
+	return x
+}
+
 type update struct {
 	agents  []ReplicaID
 	authors []string
-	runs    []run
+	runs    []wrun
+	content []byte
+	attr    []attrPiece
 	dels    []idSpan
 	// docOrder marks a snapshot whose runs are in document order and cover
 	// every replica's seqs from 0 (see readDocOrder).
@@ -555,7 +579,7 @@ type update struct {
 }
 
 // readRun reads the rest of a run whose header is h, for agent a at seq s.
-func readRun(r *reader, h uint64, a uint32, s uint64, na int, x *run) string {
+func readRun(r *reader, h uint64, a uint32, s uint64, na int, x *wrun) string {
 	n := h >> flagBits
 	if n == 0 || s+n > math.MaxUint32 {
 		return "run length"
@@ -641,18 +665,23 @@ func readPieces(r *reader, nau int, want uint64) ([]attrPiece, string) {
 // assignPieces splits pieces (covering exactly the runs u.runs[order[0]],
 // u.runs[order[1]], ... in seq order) at run boundaries and attaches them.
 func (u *update) assignPieces(pieces []attrPiece, order []int32) {
-	out := make([]attrPiece, 0, len(pieces)+len(order)) // never reallocates
-	ri, used, lo := 0, 0, 0
+	if len(order) == 0 {
+		return
+	}
+	ri, used := 0, 0
+	u.runs[order[0]].aoff = uint32(len(u.attr))
 	for _, p := range pieces {
 		for left := p.n; left > 0; {
 			x := &u.runs[order[ri]]
 			k := min(left, x.n-used)
-			out = append(out, attrPiece{k, p.author, p.t})
+			u.attr = append(u.attr, attrPiece{k, p.author, p.t})
 			left -= k
 			if used += k; used == x.n {
-				x.attr = out[lo:len(out):len(out)]
-				lo = len(out)
-				ri, used = ri+1, 0
+				x.aend = uint32(len(u.attr))
+				if ri++; ri < len(order) {
+					u.runs[order[ri]].aoff = x.aend
+				}
+				used = 0
 			}
 		}
 	}
@@ -676,7 +705,7 @@ func (u *update) assignAll() {
 func (u *update) readDocOrder(r *reader, na, nau int) string {
 	u.docOrder = true
 	nr := r.count(2)
-	u.runs = make([]run, 0, nr)
+	u.runs = make([]wrun, 0, nr)
 	last := make([]uint64, na) // end seq of the previous run per agent
 	for i := 0; i < nr && !r.bad; i++ {
 		h := r.uv()
@@ -688,7 +717,7 @@ func (u *update) readDocOrder(r *reader, na, nau int) string {
 		if s < 0 || s > math.MaxUint32 {
 			return "run seq"
 		}
-		u.runs = append(u.runs, run{})
+		u.runs = append(u.runs, wrun{})
 		x := &u.runs[len(u.runs)-1]
 		if msg := readRun(r, h, uint32(ref), uint64(s), na, x); msg != "" {
 			return msg
@@ -802,7 +831,7 @@ func decodeUpdate(b []byte) (*update, error) {
 			u.runs = slices.Grow(u.runs, nr)
 			for i := 0; i < nr && !r.bad; i++ {
 				h := r.uv()
-				u.runs = append(u.runs, run{})
+				u.runs = append(u.runs, wrun{})
 				x := &u.runs[len(u.runs)-1]
 				if msg := readRun(&r, h, a, s, na, x); msg != "" {
 					return bad(msg)
@@ -825,6 +854,8 @@ func decodeUpdate(b []byte) (*update, error) {
 	if len(content) > 0 {
 		content = append([]byte(nil), content...) // the caller may reuse b
 	}
+	u.content = content
+	pos := 0
 	for i := range u.runs {
 		x := &u.runs[i]
 		if x.del {
@@ -846,7 +877,8 @@ func decodeUpdate(b []byte) (*update, error) {
 			}
 			off += sz
 		}
-		x.text = content[:off:off]
+		x.toff, x.tend = uint32(pos), uint32(pos+off)
+		pos += off
 		content = content[off:]
 	}
 	if len(content) != 0 {
