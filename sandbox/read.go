@@ -289,11 +289,12 @@ func (r *Root) read(s *opState, p string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, st, resolved, err := r.openRegular(s, rel)
+	rf, err := r.openRegular(s, rel)
 	if err != nil {
 		return nil, err
 	}
-	defer syscall.Close(fd)
+	defer rf.close()
+	fd, st, resolved := rf.fd, rf.st, rf.resolved
 	if st.Size > s.pol.maxSize {
 		return nil, newErr(TooLarge, s.name, rel, fmt.Sprintf("%d bytes, the limit is %d", st.Size, s.pol.maxSize))
 	}
@@ -338,76 +339,87 @@ func (r *Root) read(s *opState, p string) (*File, error) {
 // with read patterns, walk resolves it so the policy sees the real target,
 // which is then opened with O_NOFOLLOW. Never blocks on FIFOs or devices:
 // O_NONBLOCK, and the kind is checked with fstat on the opened descriptor.
-func (r *Root) openRegular(s *opState, rel string) (int, syscall.Stat_t, string, error) {
+func (r *Root) openRegular(s *opState, rel string) (*regularFile, error) {
 	const flags = syscall.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY | syscall.O_CLOEXEC
-	var st syscall.Stat_t
 	if !s.pol.hasReadPatterns() {
 		fd, ok, err := openBeneath(r.dirfd, rel, flags, false)
 		if err != nil {
-			return -1, st, "", err
+			return nil, err
 		}
 		if !ok {
 			f, err := r.root.OpenFile(rel, flags, 0)
 			if err != nil {
-				return -1, st, "", err
+				return nil, err
 			}
-			fd, err = syscall.Dup(int(f.Fd()))
-			f.Close()
-			if err != nil {
-				return -1, st, "", err
-			}
+			return fstatRegular(s, rel, &regularFile{fd: int(f.Fd()), f: f, resolved: rel})
 		}
-		return fstatRegular(s, rel, fd, rel)
+		return fstatRegular(s, rel, &regularFile{fd: fd, resolved: rel})
 	}
 	if why := s.pol.readDenied(rel, false); why != "" {
-		return -1, st, "", newErr(Denied, s.name, rel, why)
+		return nil, newErr(Denied, s.name, rel, why)
 	}
 	// Common case: no symlink on the way, so rel is the real path and
 	// the lexical check above was the policy check.
 	nfd, ok, err := openBeneath(r.dirfd, rel, flags, true)
 	if ok && err == nil {
-		return fstatRegular(s, rel, nfd, rel)
+		return fstatRegular(s, rel, &regularFile{fd: nfd, resolved: rel})
 	}
 	if ok && err != unix.ELOOP {
-		return -1, st, "", err
+		return nil, err
 	}
 	t, err := r.walk(s.name, rel, walkMode{followFinal: true})
 	if err != nil {
-		return -1, st, "", err
+		return nil, err
 	}
 	defer t.close()
 	if !t.exists {
-		return -1, st, "", newErr(NotFound, s.name, rel, "")
+		return nil, newErr(NotFound, s.name, rel, "")
 	}
 	if why := s.pol.readDenied(t.rel, t.st.Mode&unix.S_IFMT == unix.S_IFDIR); why != "" {
-		return -1, st, "", newErr(Denied, s.name, rel, why)
+		return nil, newErr(Denied, s.name, rel, why)
 	}
 	if err := checkKind(s, rel, uint32(t.st.Mode), false); err != nil {
-		return -1, st, "", err
+		return nil, err
 	}
 	nfd, err = unix.Openat(t.dirfd, t.base, flags|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		if err == unix.ELOOP {
-			return -1, st, "", newErr(Conflict, s.name, rel, "the path changed during the operation")
+			return nil, newErr(Conflict, s.name, rel, "the path changed during the operation")
 		}
-		return -1, st, "", err
+		return nil, err
 	}
-	return fstatRegular(s, rel, nfd, t.rel)
+	return fstatRegular(s, rel, &regularFile{fd: nfd, resolved: t.rel})
 }
 
-// fstatRegular checks that the opened fd is a regular file; it closes fd
+// regularFile is an open regular file: a raw descriptor, or one owned by
+// an *os.File on the os.Root fallback.
+type regularFile struct {
+	fd       int
+	f        *os.File
+	st       syscall.Stat_t
+	resolved string // symlink-free path, or the requested one
+}
+
+func (rf *regularFile) close() {
+	if rf.f != nil {
+		rf.f.Close()
+	} else {
+		syscall.Close(rf.fd)
+	}
+}
+
+// fstatRegular checks that the opened file is a regular file; it closes it
 // when not.
-func fstatRegular(s *opState, rel string, fd int, resolved string) (int, syscall.Stat_t, string, error) {
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil {
-		syscall.Close(fd)
-		return -1, st, "", err
+func fstatRegular(s *opState, rel string, rf *regularFile) (*regularFile, error) {
+	if err := syscall.Fstat(rf.fd, &rf.st); err != nil {
+		rf.close()
+		return nil, err
 	}
-	if err := checkKind(s, rel, uint32(st.Mode), false); err != nil { //nolint:unconvert
-		syscall.Close(fd)
-		return -1, st, "", err
+	if err := checkKind(s, rel, uint32(rf.st.Mode), false); err != nil { //nolint:unconvert
+		rf.close()
+		return nil, err
 	}
-	return fd, st, resolved, nil
+	return rf, nil
 }
 
 // readFD reads a file whose fstat size is hint, refusing more than limit
