@@ -196,7 +196,8 @@ func extract(s *spec, p string, src []byte, tree *sitter.Tree, locals bool) *Fil
 	root := tree.RootNode()
 	w.cursor = root.Walk()
 	defer w.cursor.Close()
-	w.visit(root, s.kind(root), false)
+	k, r := s.role(root)
+	w.visit(root, k, r, false)
 	return f
 }
 
@@ -229,12 +230,14 @@ func (w *walker) top(st []int32) int32 {
 
 // visit reads n, of kind k, with the walker's cursor on n; it leaves the
 // cursor on n. One cursor walks the whole tree: every cgo call counts.
-func (w *walker) visit(n *sitter.Node, k string, elseIf bool) {
+func (w *walker) visit(n *sitter.Node, k string, r role, elseIf bool) {
 	s := w.s
 	var pushedParent, pushedEncl, pushedFrame, pushedScope, nested bool
-	funcNode := s.funcKinds[k]
+	funcNode := r&roleFunc != 0
 
-	if rule, ok := s.defs[k]; ok && !(rule.topOnly && w.funcDepth > 0) {
+	if r&roleDef == 0 {
+		// not a definition
+	} else if rule := s.defs[k]; !(rule.topOnly && w.funcDepth > 0) {
 		if rule.noSymbol {
 			// A container without a symbol of its own (Rust impl): its
 			// children take its type as their container.
@@ -256,19 +259,19 @@ func (w *walker) visit(n *sitter.Node, k string, elseIf bool) {
 		w.funcDepth++
 		w.scopes = append(w.scopes, map[string]int32{})
 		pushedScope = true
-	} else if s.scopes[k] {
+	} else if r&roleScope != 0 {
 		w.scopes = append(w.scopes, map[string]int32{})
 		pushedScope = true
 	}
-	if field, ok := s.binders[k]; ok {
-		w.bind(n, field)
+	if r&roleBinder != 0 {
+		w.bind(n, s.binders[k])
 	}
 	if len(w.frames) > 0 {
 		fr := &w.frames[len(w.frames)-1]
-		if s.decision[k] {
+		if r&roleDecision != 0 {
 			fr.decisions++
 		}
-		if s.nesting[k] && !elseIf {
+		if r&roleNesting != 0 && !elseIf {
 			fr.nest++
 			nested = true
 			if fr.nest > fr.maxNest {
@@ -276,22 +279,22 @@ func (w *walker) visit(n *sitter.Node, k string, elseIf bool) {
 			}
 		}
 	}
-	if field, ok := s.callKinds[k]; ok {
-		if c := n.ChildByFieldName(field); c != nil {
+	if r&roleCall != 0 {
+		if c := n.ChildByFieldName(s.callKinds[k]); c != nil {
 			if nm := w.calleeName(c); nm != nil {
 				w.callee[nm.StartByte()] = true
 			}
 		}
 	}
-	if field, ok := s.imports[k]; ok {
-		w.addImports(n, field)
+	if r&roleImport != 0 {
+		w.addImports(n, s.imports[k])
 	}
-	if field, ok := s.members[k]; ok {
-		if c := n.ChildByFieldName(field); c != nil {
+	if r&roleMember != 0 {
+		if c := n.ChildByFieldName(s.members[k]); c != nil {
 			w.member[c.StartByte()] = true
 		}
 	}
-	if s.refKinds[k] {
+	if r&roleRef != 0 {
 		w.ref(n, k)
 	}
 
@@ -299,10 +302,10 @@ func (w *walker) visit(n *sitter.Node, k string, elseIf bool) {
 	if c.GotoFirstChild() {
 		for {
 			ch := c.Node()
-			ck := s.kind(ch)
+			ck, cr := s.role(ch)
 			// "else if" continues a chain: it does not nest deeper.
-			chainIf := s.nesting[ck] && (s.altField != 0 && ck == k && c.FieldId() == s.altField || k == "else_clause")
-			w.visit(ch, ck, chainIf || (elseIf && k == "else_clause"))
+			chainIf := cr&roleNesting != 0 && (s.altField != 0 && ck == k && c.FieldId() == s.altField || k == "else_clause")
+			w.visit(ch, ck, cr, chainIf || (elseIf && k == "else_clause"))
 			if !c.GotoNextSibling() {
 				break
 			}

@@ -100,6 +100,9 @@ type spec struct {
 	// altField is the id of the "alternative" field (else branches), 0 if
 	// the grammar has none.
 	altField uint16
+	// roles has, per kind id, which of the tables below mention the kind:
+	// one array index per node instead of ten map lookups.
+	roles []role
 
 	defs      map[string]defRule
 	refKinds  map[string]bool   // identifier-like kinds that are references
@@ -146,6 +149,67 @@ func newSpec(l Lang, ptr unsafe.Pointer) *spec {
 		kinds[i] = ts.NodeKindForId(uint16(i))
 	}
 	return &spec{lang: l, ts: ts, kinds: kinds, altField: ts.FieldIdForName("alternative")}
+}
+
+type role uint16
+
+const (
+	roleDef role = 1 << iota
+	roleFunc
+	roleScope
+	roleBinder
+	roleDecision
+	roleNesting
+	roleCall
+	roleImport
+	roleMember
+	roleRef
+)
+
+func (s *spec) computeRoles() {
+	s.roles = make([]role, len(s.kinds))
+	for id, k := range s.kinds {
+		var r role
+		if _, ok := s.defs[k]; ok {
+			r |= roleDef
+		}
+		if s.funcKinds[k] {
+			r |= roleFunc
+		}
+		if s.scopes[k] {
+			r |= roleScope
+		}
+		if _, ok := s.binders[k]; ok {
+			r |= roleBinder
+		}
+		if s.decision[k] {
+			r |= roleDecision
+		}
+		if s.nesting[k] {
+			r |= roleNesting
+		}
+		if _, ok := s.callKinds[k]; ok {
+			r |= roleCall
+		}
+		if _, ok := s.imports[k]; ok {
+			r |= roleImport
+		}
+		if _, ok := s.members[k]; ok {
+			r |= roleMember
+		}
+		if s.refKinds[k] {
+			r |= roleRef
+		}
+		s.roles[id] = r
+	}
+}
+
+func (s *spec) role(n *sitter.Node) (string, role) {
+	id := n.KindId()
+	if int(id) < len(s.kinds) {
+		return s.kinds[id], s.roles[id]
+	}
+	return n.Kind(), 0
 }
 
 func (s *spec) kind(n *sitter.Node) string {
@@ -288,6 +352,9 @@ func initSpecs() {
 
 	md := newSpec(Markdown, markdown.Language())
 	specs[Markdown] = md
+	for _, sp := range specs {
+		sp.computeRoles()
+	}
 }
 
 func goTypeKind(s *spec, n *sitter.Node, _ []byte) Kind {
