@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 )
@@ -146,9 +147,14 @@ func (o op) apply(text string) string {
 	var sb strings.Builder
 	sb.Grow(len(text))
 	i := 0 // byte offset in text
-	for _, c := range o {
+	for k, c := range o {
 		switch c.kind {
 		case retain:
+			if k == len(o)-1 {
+				// The final retain keeps the rest: no need to count it.
+				sb.WriteString(text[i:])
+				return sb.String()
+			}
 			j := advance(text, i, c.n)
 			sb.WriteString(text[i:j])
 			i = j
@@ -184,6 +190,11 @@ func (o op) invert(base string) op {
 
 // advance returns the byte offset n code points after byte offset i.
 func advance(s string, i, n int) int {
+	// ASCII runs, eight bytes at a time: the common case in source code.
+	for n >= 8 && i+8 <= len(s) && binary.LittleEndian.Uint64([]byte(s[i:i+8]))&0x8080808080808080 == 0 {
+		i += 8
+		n -= 8
+	}
 	for ; n > 0 && i < len(s); n-- {
 		if s[i] < utf8.RuneSelf {
 			i++

@@ -147,6 +147,7 @@ func (b *Buffer) EditorChanged(version int32, changes []protocol.TextDocumentCon
 	// Decode every change against the evolving shadow first, so a bad
 	// position leaves the state as it was.
 	locals := make([]edit, 0, len(changes))
+	texts := make([]string, 0, len(changes)) // the shadow after each change
 	text := b.shadow
 	for _, c := range changes {
 		e, err := b.decode(text, c)
@@ -156,6 +157,7 @@ func (b *Buffer) EditorChanged(version int32, changes []protocol.TextDocumentCon
 		}
 		locals = append(locals, e)
 		text = replaceOp(utf8.RuneCountInString(text), e.pos, e.del, e.ins).apply(text)
+		texts = append(texts, text)
 	}
 	b.version = version
 
@@ -166,11 +168,11 @@ func (b *Buffer) EditorChanged(version int32, changes []protocol.TextDocumentCon
 		b.flight = nil
 		return b.finish(res), nil
 	}
-	for _, e := range locals {
+	for i, e := range locals {
 		n := utf8.RuneCountInString(b.shadow)
 		if b.flight != nil {
 			if b.flight.consume(e) {
-				b.shadow = replaceOp(n, e.pos, e.del, e.ins).apply(b.shadow)
+				b.shadow = texts[i]
 				if len(b.flight.parts) == 0 {
 					b.flight = nil
 				}
@@ -192,7 +194,7 @@ func (b *Buffer) EditorChanged(version int32, changes []protocol.TextDocumentCon
 			}
 			b.queued = qp
 		}
-		b.shadow = local.apply(b.shadow)
+		b.shadow = texts[i]
 	}
 	return b.finish(res), nil
 }
@@ -260,7 +262,7 @@ func (b *Buffer) send() *Edit {
 	b.nextID++
 	target := b.queued.apply(b.shadow)
 	b.flight = &flight{id: b.nextID, version: b.version, target: target, parts: parts}
-	b.queued = identity(utf8.RuneCountInString(target))
+	b.queued = identity(b.queued.targetLen())
 	return &Edit{ID: b.nextID, Version: b.version, Edits: edits}
 }
 

@@ -68,37 +68,25 @@ func Offset(text string, pos protocol.Position, u crdt.Unit) (int, error) {
 // Position converts a code point offset in text (normalised) into an LSP
 // position in unit u. An offset past the end is the end of the text.
 func Position(text string, off int, u crdt.Unit) protocol.Position {
-	var line uint32
-	lineStart := 0 // byte offset
-	i := 0
-	for n := 0; n < off && i < len(text); n++ {
-		r, sz := utf8.DecodeRuneInString(text[i:])
-		i += sz
-		if r == '\n' {
-			line++
-			lineStart = i
-		}
-	}
-	seg := text[lineStart:i]
-	return protocol.Position{Line: line, Character: uint32(crdt.Count(seg, u))}
+	return positions(text, []int{off}, u)[0]
 }
 
 // positions converts several ascending code point offsets in one pass.
 func positions(text string, offs []int, u crdt.Unit) []protocol.Position {
 	out := make([]protocol.Position, len(offs))
 	var line uint32
-	lineStart, i, n := 0, 0, 0
+	lineStart, b, n := 0, 0, 0 // byte offsets, code points before b
 	for k, off := range offs {
-		for n < off && i < len(text) {
-			r, sz := utf8.DecodeRuneInString(text[i:])
-			i += sz
-			n++
-			if r == '\n' {
-				line++
-				lineStart = i
+		if off > n {
+			nb := advance(text, b, off-n)
+			seg := text[b:nb]
+			if c := strings.Count(seg, "\n"); c > 0 {
+				line += uint32(c)
+				lineStart = b + strings.LastIndexByte(seg, '\n') + 1
 			}
+			b, n = nb, off
 		}
-		out[k] = protocol.Position{Line: line, Character: uint32(crdt.Count(text[lineStart:i], u))}
+		out[k] = protocol.Position{Line: line, Character: uint32(crdt.Count(text[lineStart:b], u))}
 	}
 	return out
 }
