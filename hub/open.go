@@ -64,6 +64,8 @@ func Open(ctx context.Context, cfg Config) (*Server, *Startup, error) {
 		return nil, nil, err
 	}
 	closeAll := func() {
+		_ = deps.Completion.Close()
+		_ = deps.AI.Close()
 		_ = deps.Watch.Close()
 		_ = deps.Audit.Close()
 		_ = st.Close()
@@ -104,7 +106,7 @@ func assemble(st store.Store, cfg Config) (Deps, error) {
 		return Deps{}, fmt.Errorf("file cache: %w", err)
 	}
 	watches, err := watch.NewManager(watch.ManagerOptions{
-		Config:     watch.Config{Ignore: []string{"node_modules/"}},
+		Config:     watch.Config{},
 		Cache:      files,
 		Registerer: reg,
 		Logger:     cfg.Logger,
@@ -122,8 +124,14 @@ func assemble(st store.Store, cfg Config) (Deps, error) {
 		_ = watches.Close()
 		return Deps{}, fmt.Errorf("auth: %w", err)
 	}
+	aiEngine, completion, err := newAI(st, cfg, reg)
+	if err != nil {
+		_ = log.Close()
+		_ = watches.Close()
+		return Deps{}, err
+	}
 	return Deps{Store: st, Auth: people, Projects: projects, Audit: log, Limits: limits,
-		Watch: watches, Files: files, Registry: reg}, nil
+		Watch: watches, Files: files, Registry: reg, AI: aiEngine, Completion: completion}, nil
 }
 
 // bootstrap creates the owner on first start, ensures the configured

@@ -25,8 +25,11 @@ type projectWatches struct {
 }
 
 type projectWatch struct {
-	refs  int
-	unsub func()
+	refs int
+	// mu is held while the watcher starts (walking a large tree takes a
+	// while), so joins to other projects are not held up by it.
+	mu    sync.Mutex
+	unsub func() // nil if the project could not be watched
 }
 
 func newProjectWatches(srv *Server) *projectWatches {
@@ -39,18 +42,24 @@ func (w *projectWatches) hook() roomHook {
 
 func (w *projectWatches) join(sess *session, name string) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if pw := w.subs[name]; pw != nil {
 		pw.refs++
+		w.mu.Unlock()
 		return
 	}
+	pw := &projectWatch{refs: 1}
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	w.subs[name] = pw
+	w.mu.Unlock()
+
 	ctx := context.Background()
 	p, err := w.srv.deps.Projects.Get(ctx, name)
 	if err != nil {
 		sess.log.Warn("project not watched", "project", name, "err", err)
 		return
 	}
-	wp := watch.Project{Name: name, Dir: p.Root}
+	wp := watch.Project{Name: name, Dir: p.Root, Ignore: defaultIgnore}
 	if w.docs != nil {
 		wp.Docs = w.docs(name)
 	}
@@ -59,23 +68,28 @@ func (w *projectWatches) join(sess *session, name string) {
 		sess.log.Warn("project not watched", "project", name, "err", err)
 		return
 	}
-	unsub := w.srv.deps.Watch.Subscribe(name, func(b watch.Batch) {
+	pw.unsub = w.srv.deps.Watch.Subscribe(name, func(b watch.Batch) {
 		_ = w.srv.rooms.broadcast(name, protocol.MethodFilesChanged, b, nil)
 	})
-	w.subs[name] = &projectWatch{refs: 1, unsub: unsub}
 }
 
 func (w *projectWatches) leave(_ *session, name string) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	pw := w.subs[name]
 	if pw == nil {
+		w.mu.Unlock()
 		return
 	}
 	if pw.refs--; pw.refs > 0 {
+		w.mu.Unlock()
 		return
 	}
-	pw.unsub()
-	w.srv.deps.Watch.Release(name)
 	delete(w.subs, name)
+	w.mu.Unlock()
+	pw.mu.Lock() // wait for a start in progress
+	defer pw.mu.Unlock()
+	if pw.unsub != nil {
+		pw.unsub()
+		w.srv.deps.Watch.Release(name)
+	}
 }

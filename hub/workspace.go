@@ -13,6 +13,10 @@ import (
 	"github.com/rubberduckhub/rubberduck/sandbox/ignore"
 )
 
+// defaultIgnore is what neither search nor the watchers look into, besides
+// .git and what .gitignore files say; one list so both agree.
+var defaultIgnore = []string{"node_modules/"}
+
 // workspaces opens each project's sandbox on first use and keeps it open
 // while the project exists, so every file operation goes through one
 // sandbox.Root per project with the project's current policy.
@@ -78,14 +82,15 @@ func (w *workspaces) options(p project.Project) sandbox.Options {
 		Auditor:    s.deps.Audit.Sandbox(),
 		Observer:   s.deps.Watch.Observer(p.Name),
 		Cache:      s.deps.Files.Project(p.Name),
-		Ignore:     func(fsys fs.FS) (sandbox.IgnoreMatcher, error) { return ignore.New(fsys, nil) },
+		Ignore:     func(fsys fs.FS) (sandbox.IgnoreMatcher, error) { return ignore.New(fsys, defaultIgnore) },
 		Registerer: s.metrics.registry,
 		Logger:     s.log.With("project", p.Name),
 	}
 }
 
-// forget closes a removed project's sandbox.
+// forget closes a removed project's sandbox and frees its cached files.
 func (w *workspaces) forget(name string) {
+	w.srv.deps.Files.Drop(name)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if ws := w.roots[name]; ws != nil {
