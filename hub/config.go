@@ -32,6 +32,9 @@ type Config struct {
 	Version string
 	// Logger receives the hub's structured logs.
 	Logger *slog.Logger
+	// AI configures the AI engine (aiadapters.go); the zero value serves
+	// AI requests with instructions on how to configure a provider.
+	AI AIConfig
 }
 
 // ProjectSpec names a directory to serve as a project.

@@ -67,7 +67,7 @@ func (s *Server) methodTable() map[string]method {
 		"textDocument/definition":        {handle: lspTextDocument("textDocument/definition", false), concurrent: true},
 		"textDocument/references":        {handle: lspTextDocument("textDocument/references", false), concurrent: true},
 		"textDocument/documentSymbol":    {handle: lspTextDocument("textDocument/documentSymbol", false), concurrent: true},
-		"textDocument/completion":        {handle: lspTextDocument("textDocument/completion", false), concurrent: true},
+		"textDocument/completion":        {handle: completionWithAI(), concurrent: true}, // completion.go: language server + AI
 		"textDocument/signatureHelp":     {handle: lspTextDocument("textDocument/signatureHelp", false), concurrent: true},
 		"textDocument/prepareRename":     {handle: lspTextDocument("textDocument/prepareRename", true), concurrent: true},
 		"textDocument/rename":            {handle: lspTextDocument("textDocument/rename", true), concurrent: true},
@@ -82,6 +82,17 @@ func (s *Server) methodTable() map[string]method {
 		protocol.MethodDidChange: {handle: handler((*session).didChange)},
 		protocol.MethodDidClose:  {handle: handler((*session).didClose)},
 		protocol.MethodDidSave:   {handle: handler((*session).didSave)},
+
+		// chat.go, proposals.go, completion.go
+		protocol.MethodChatSend:        {handle: handler((*session).chatSend)},
+		protocol.MethodChatAction:      {handle: handler((*session).chatAction)},
+		protocol.MethodChatCancel:      {handle: handler((*session).chatCancel)},
+		protocol.MethodChatRegenerate:  {handle: handler((*session).chatRegenerate)},
+		protocol.MethodChatFeedback:    {handle: handler((*session).chatFeedback)},
+		protocol.MethodChatHistory:     {handle: handler((*session).chatHistory), concurrent: true},
+		protocol.MethodProposalResolve: {handle: handler((*session).resolveProposal), concurrent: true},
+		protocol.MethodProposalList:    {handle: handler((*session).listProposals), concurrent: true},
+		protocol.MethodInlineCompl:     {handle: handler((*session).inlineCompletion), concurrent: true},
 
 		// presence.go
 		protocol.MethodFocus:  {handle: handler((*session).focus)},

@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rubberduckhub/rubberduck/hub/ai"
+	"github.com/rubberduckhub/rubberduck/hub/ai/complete"
 	"github.com/rubberduckhub/rubberduck/hub/audit"
 	"github.com/rubberduckhub/rubberduck/hub/auth"
 	"github.com/rubberduckhub/rubberduck/hub/docs"
@@ -40,6 +42,11 @@ type Deps struct {
 	Files *cache.Cache
 	// Registry collects every package's metrics for /metrics.
 	Registry *prometheus.Registry
+	// AI is the shared conversation and proposals engine, Completion the
+	// inline completion engine (aiadapters.go); nil: AI requests are
+	// answered as unavailable.
+	AI         *ai.Engine
+	Completion *complete.Engine
 }
 
 // Server is one running hub.
@@ -103,6 +110,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.rooms.hooks = append(s.rooms.hooks, s.documentsHook(), s.presenceHook())
 	deps.Projects.OnRemove(func(_ context.Context, p project.Project) { s.workspaces.forget(p.Name) })
 	s.methods = s.methodTable()
+	s.bindAI()
 	deps.Auth.OnRevoke(s.revoked)
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -161,6 +169,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer cancel()
 	err := s.httpSrv.Shutdown(ctx)
 	_ = s.ln.Close() // in case Serve never ran
+	// Answers in progress end as cancelled while clients can still see it.
+	if cerr := s.closeAI(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
 	for _, sess := range live {
 		sess.conn.Close(websocket.CloseGoingAway, "hub shutting down")
 	}
