@@ -183,6 +183,10 @@ func (ix *Index) Remove(paths []string) {
 // replaceLocked swaps a file's entry (nil removes it) and keeps the
 // by-name table in step.
 func (ix *Index) replaceLocked(rel string, f *File) {
+	// gone holds names whose last definition went away with the old
+	// version; if the new version defines them again, the set of names is
+	// unchanged and the workspace-symbol table need not be rebuilt.
+	var gone map[string]bool
 	if old := ix.files[rel]; old != nil {
 		for _, s := range old.Symbols {
 			locs := ix.byName[s.Name]
@@ -194,7 +198,10 @@ func (ix *Index) replaceLocked(rel string, f *File) {
 			}
 			if len(out) == 0 {
 				delete(ix.byName, s.Name)
-				ix.namesGen++
+				if gone == nil {
+					gone = map[string]bool{}
+				}
+				gone[s.Name] = true
 			} else {
 				ix.byName[s.Name] = out
 			}
@@ -215,13 +222,20 @@ func (ix *Index) replaceLocked(rel string, f *File) {
 				continue
 			}
 			if _, ok := ix.byName[s.Name]; !ok {
-				ix.namesGen++
+				if gone[s.Name] {
+					delete(gone, s.Name)
+				} else {
+					ix.namesGen++
+				}
 			}
 			ix.byName[s.Name] = append(ix.byName[s.Name], Loc{File: f, Idx: int32(i)})
 		}
 		for _, r := range f.Refs {
 			ix.refCount[r.ID]++
 		}
+	}
+	if len(gone) > 0 {
+		ix.namesGen++
 	}
 	ix.gen++
 }
