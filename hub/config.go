@@ -28,6 +28,11 @@ type Config struct {
 	AllowedOrigins []string
 	// ShutdownGrace bounds how long Shutdown waits for connections to close.
 	ShutdownGrace time.Duration
+	// AuditRetention is how long audit records are kept (0: forever).
+	AuditRetention time.Duration
+	// TrashRetention is how long deleted files stay restorable (default
+	// 30 days; negative keeps them until purged by hand).
+	TrashRetention time.Duration
 	// Version is reported in serverInfo and /healthz.
 	Version string
 	// Logger receives the hub's structured logs.
@@ -55,6 +60,9 @@ func (c *Config) fill() {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 5 * time.Second
+	}
+	if c.TrashRetention == 0 {
+		c.TrashRetention = 30 * 24 * time.Hour
 	}
 	if c.Version == "" {
 		c.Version = "dev"

@@ -91,7 +91,7 @@ func Open(ctx context.Context, cfg Config) (*Server, *Startup, error) {
 // one metrics registry.
 func assemble(st store.Store, cfg Config) (Deps, error) {
 	reg := prometheus.NewRegistry()
-	log, err := audit.New(st, audit.Options{Registerer: reg, Logger: cfg.Logger})
+	log, err := audit.New(st, audit.Options{Registerer: reg, Logger: cfg.Logger, Retention: cfg.AuditRetention})
 	if err != nil {
 		return Deps{}, fmt.Errorf("audit trail: %w", err)
 	}

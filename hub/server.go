@@ -25,6 +25,7 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/project"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/hub/store"
+	"github.com/rubberduckhub/rubberduck/sandbox"
 	"github.com/rubberduckhub/rubberduck/sandbox/cache"
 	"github.com/rubberduckhub/rubberduck/sandbox/watch"
 )
@@ -100,7 +101,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	bgCtx, stop := context.WithCancel(context.Background())
 	s.stopBg = stop
-	s.bg.Go(func() { s.housekeeping(bgCtx) })
 	s.workspaces = newWorkspaces(s)
 	s.watches = newProjectWatches(s)
 	s.rooms.hooks = append(s.rooms.hooks, s.watches.hook())
@@ -108,6 +108,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.watches.docs = s.docs.Watcher
 	s.presence = s.newPresence()
 	s.rooms.hooks = append(s.rooms.hooks, s.documentsHook(), s.presenceHook())
+	s.bg.Go(func() { s.housekeeping(bgCtx) })
 	deps.Projects.OnRemove(func(_ context.Context, p project.Project) { s.workspaces.forget(p.Name) })
 	s.methods = s.methodTable()
 	s.bindAI()
@@ -203,8 +204,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// housekeeping drops expired credentials and login codes every hour, so
-// the store does not keep what can never be used again.
+// housekeeping drops expired credentials and login codes, and empties
+// trash older than its retention, every hour, so the hub does not keep what
+// can never be used again.
 func (s *Server) housekeeping(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -217,6 +219,38 @@ func (s *Server) housekeeping(ctx context.Context) {
 				s.log.Warn("prune expired credentials", "err", err)
 			} else if n > 0 {
 				s.log.Info("pruned expired credentials", "count", n)
+			}
+			s.purgeTrash(ctx)
+		}
+	}
+}
+
+// purgeTrash permanently removes deleted files older than TrashRetention
+// from every project's trash.
+func (s *Server) purgeTrash(ctx context.Context) {
+	if s.cfg.TrashRetention < 0 {
+		return
+	}
+	projects, err := s.deps.Projects.List(ctx)
+	if err != nil {
+		s.log.Warn("trash retention: list projects", "err", err)
+		return
+	}
+	cutoff := time.Now().Add(-s.cfg.TrashRetention)
+	for _, p := range projects {
+		root, err := s.workspaces.root(ctx, p.Name)
+		if err != nil {
+			continue
+		}
+		entries, err := root.ListTrash(ctx)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if e.DeletedAt.Before(cutoff) {
+				if err := root.Purge(sandbox.WithActor(ctx, ""), e.ID); err != nil {
+					s.log.Warn("trash retention: purge", "project", p.Name, "err", err)
+				}
 			}
 		}
 	}

@@ -39,6 +39,8 @@ Every start prints the browser URL with a single-use login link (valid for
 	f.StringArray("allowed-origin", nil, "extra browser origin allowed to connect, e.g. https://duck.example.com (repeatable)")
 	f.Int64("max-message-bytes", 8<<20, "largest JSON-RPC message accepted")
 	f.Duration("shutdown-grace", 5*time.Second, "how long shutdown waits for clients to close")
+	f.Duration("audit-retention", 90*24*time.Hour, "how long audit records are kept (0 keeps them forever)")
+	f.Duration("trash-retention", 30*24*time.Hour, "how long deleted files stay restorable (-1s keeps them)")
 	return cmd
 }
 
@@ -62,6 +64,8 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		AllowedOrigins:  k.Strings("allowed-origin"),
 		MaxMessageBytes: k.Int64("max-message-bytes"),
 		ShutdownGrace:   k.Duration("shutdown-grace"),
+		AuditRetention:  k.Duration("audit-retention"),
+		TrashRetention:  k.Duration("trash-retention"),
 		Version:         version,
 		Logger:          log,
 	}
