@@ -133,8 +133,13 @@ end
 local function capabilities()
   local caps = vim.lsp.protocol.make_client_capabilities()
   caps.general = caps.general or {}
-  caps.general.positionEncodings = { 'utf-8', 'utf-16' }
-  caps.offsetEncoding = { 'utf-8', 'utf-16' } -- Neovim 0.7 reads the answer in on_init
+  -- Neovim counts bytes, so UTF-8 is its natural unit, but before 0.10 its
+  -- incremental sync was only reliable in UTF-16 (the end-to-end tests saw
+  -- 0.7.2 split multi-byte characters in UTF-8): offer what is safe first.
+  local encs = { 'utf-16', 'utf-8' }
+  if vim.fn.has('nvim-0.10') == 1 then encs = { 'utf-8', 'utf-16' } end
+  caps.general.positionEncodings = encs
+  caps.offsetEncoding = encs -- Neovim 0.7 reads the answer in on_init
   return caps
 end
 
