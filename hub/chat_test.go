@@ -21,13 +21,16 @@ import (
 // aiHub starts a hub whose AI provider is an in-process fake OpenAI server,
 // configured the way an operator would: through the hub's Config. Retries
 // are off so each scripted failure is seen once.
-func aiHub(t testing.TB) (*hubtest.Hub, *aitest.OpenAI) {
+func aiHub(t testing.TB, mutate ...func(*hub.AIConfig)) (*hubtest.Hub, *aitest.OpenAI) {
 	t.Helper()
 	fake := aitest.NewOpenAI()
 	t.Cleanup(fake.Close)
 	h := hubtest.Start(t, func(c *hub.Config) {
 		c.AI.Provider = provider.Config{Provider: "openai", Model: "gpt-4o-mini", BaseURL: fake.BaseURL(), APIKey: "sk-test"}
 		c.AI.Retry = provider.RetryPolicy{Attempts: 1}
+		for _, m := range mutate {
+			m(&c.AI)
+		}
 	})
 	return h, fake
 }

@@ -181,8 +181,8 @@ func completionWithAI() func(context.Context, *session, json.RawMessage) (any, e
 		}
 		if aiErr == nil && res.Text != "" {
 			label, _, _ := strings.Cut(strings.TrimSpace(res.Text), "\n")
-			if len(label) > 60 {
-				label = label[:60] + "…"
+			if r := []rune(label); len(r) > 60 {
+				label = string(r[:60]) + "…"
 			}
 			item, _ := json.Marshal(map[string]any{
 				"label":            label,
