@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 	"sync"
 
 	sitter "github.com/tree-sitter/go-tree-sitter"
@@ -20,6 +21,9 @@ type Document struct {
 	src  []byte
 	tree *sitter.Tree
 	file *File
+	// units are the file's top-level pieces, so an edit re-reads only
+	// the pieces it touches.
+	units []unit
 }
 
 func (d *Document) snapshot() (*File, []byte) {
@@ -59,7 +63,7 @@ func (ix *Index) Open(ctx context.Context, rel, text string) error {
 		return fmt.Errorf("parse %s: %w", rel, err)
 	}
 	d := &Document{spec: s, path: rel, src: src, tree: tree}
-	d.file = extract(s, rel, src, tree, true)
+	d.file, d.units = extractUnits(s, rel, src, tree, nil)
 	ix.mu.Lock()
 	old := ix.docs[rel]
 	ix.docs[rel] = d
@@ -123,6 +127,10 @@ func (ix *Index) Edit(ctx context.Context, rel string, edits ...Edit) error {
 	}
 	d.mu.Lock()
 	src := d.src
+	var reuse func(*sitter.Node) *unit
+	if len(edits) == 1 && d.units != nil {
+		reuse = d.reuser(edits[0])
+	}
 	for _, e := range edits {
 		if e.Start < 0 || e.End < e.Start || e.End > len(src) {
 			d.mu.Unlock()
@@ -150,7 +158,7 @@ func (ix *Index) Edit(ctx context.Context, rel string, edits ...Edit) error {
 	d.tree.Close()
 	d.tree = tree
 	d.src = src
-	d.file = extract(d.spec, rel, src, tree, true)
+	d.file, d.units = extractUnits(d.spec, rel, src, tree, reuse)
 	f := d.file
 	d.mu.Unlock()
 
@@ -160,6 +168,37 @@ func (ix *Index) Edit(ctx context.Context, rel string, edits ...Edit) error {
 	}
 	ix.mu.Unlock()
 	return nil
+}
+
+// reuser returns which top-level units survive edit e unchanged (before
+// it) or only moved (after it, starting on a later line), for units
+// extraction to skip re-reading them. It is called with the text before e.
+func (d *Document) reuser(e Edit) func(*sitter.Node) *unit {
+	old := d.src
+	byStart := make(map[uint]*unit, len(d.units))
+	for i := range d.units {
+		byStart[d.units[i].start] = &d.units[i]
+	}
+	delta := len(e.Text) - (e.End - e.Start)
+	oldEndRow := point(old, e.End).Row
+	newEndRow := uint(bytes.Count(old[:e.Start], []byte{'\n'}) + strings.Count(e.Text, "\n"))
+	lines := int32(int(newEndRow) - int(oldEndRow))
+	newEnd := e.Start + len(e.Text)
+	return func(n *sitter.Node) *unit {
+		cs, ce := n.StartByte(), n.EndByte()
+		switch {
+		case int(ce) < e.Start:
+			if u := byStart[cs]; u != nil && u.end == ce && u.kind == n.KindId() {
+				return u
+			}
+		case int(cs) > newEnd:
+			oldStart := uint(int(cs) - delta)
+			if u := byStart[oldStart]; u != nil && int(u.end) == int(ce)-delta && u.kind == n.KindId() && uint(u.line) > oldEndRow {
+				return u.shifted(delta, lines)
+			}
+		}
+		return nil
+	}
 }
 
 // point converts a byte offset into tree-sitter's row and byte column.

@@ -2,9 +2,9 @@ package index_test
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -30,7 +30,7 @@ func TestIncrementalEditsMatchFreshParse(t *testing.T) {
 			}
 			rng := rand.New(rand.NewPCG(1, uint64(len(rel))))
 			text := string(src)
-			for i := 0; i < 60; i++ {
+			for i := 0; i < 150; i++ {
 				at := rng.IntN(len(text) + 1)
 				var e index.Edit
 				if rng.IntN(3) == 0 && at < len(text) {
@@ -48,8 +48,16 @@ func TestIncrementalEditsMatchFreshParse(t *testing.T) {
 					t.Fatal(err)
 				}
 				got := ix.File(rel)
-				if !slices.Equal(symbolLines(got), symbolLines(fresh)) || fmt.Sprint(got.Refs) != fmt.Sprint(fresh.Refs) {
+				if !slices.Equal(symbolLines(got), symbolLines(fresh)) {
 					t.Fatalf("edit %d (%+v): incremental\n%q\nfresh\n%q", i, e, symbolLines(got), symbolLines(fresh))
+				}
+				for what, pair := range map[string][2]any{
+					"symbols": {got.Symbols, fresh.Symbols}, "refs": {got.Refs, fresh.Refs},
+					"locals": {got.Locals, fresh.Locals}, "imports": {got.Imports, fresh.Imports},
+				} {
+					if !reflect.DeepEqual(pair[0], pair[1]) {
+						t.Fatalf("edit %d (%+v): %s differ\nincremental %v\nfresh       %v", i, e, what, pair[0], pair[1])
+					}
 				}
 			}
 			// Sync with the original text is one edit back.
