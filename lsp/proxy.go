@@ -81,7 +81,7 @@ func Serve(ctx context.Context, cfg Config, rwc io.ReadWriteCloser) error {
 		unit:   crdt.UTF16,
 		enc:    protocol.EncodingUTF16,
 	}
-	p.editor = jsonrpc2.NewConn(jsonrpc2.NewStream(rwc))
+	p.editor = jsonrpc2.NewConn(newStream(rwc))
 	p.editor.Go(ctx, p.handleEditor)
 	p.wg.Go(p.loop)
 	select {
