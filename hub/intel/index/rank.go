@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -17,8 +18,15 @@ type RankedSymbol struct {
 type rankCache struct {
 	gen   uint64
 	focus string
+	at    time.Time
 	syms  []RankedSymbol
 }
+
+// rankFresh is how long a ranking is served after the index changed: a
+// repository map is a summary, and ranking a tree the size of Go's
+// standard library takes seconds, so it is not redone for every
+// keystroke between two questions.
+const rankFresh = 10 * time.Second
 
 // Ranked orders the project's definitions the way Aider's repository map
 // does: files are nodes of a graph with an edge from each file to the
@@ -34,7 +42,7 @@ func (ix *Index) Ranked(ctx context.Context, focus []string) []RankedSymbol {
 	gen := ix.gen
 	ix.mu.RUnlock()
 	ix.cacheMu.Lock()
-	if c := ix.ranks; c != nil && c.gen == gen && c.focus == key {
+	if c := ix.ranks; c != nil && c.focus == key && (c.gen == gen || time.Since(c.at) < rankFresh) {
 		ix.cacheMu.Unlock()
 		return c.syms
 	}
@@ -44,7 +52,7 @@ func (ix *Index) Ranked(ctx context.Context, focus []string) []RankedSymbol {
 	syms, g := ix.rankLocked(focus)
 	ix.mu.RUnlock()
 	ix.cacheMu.Lock()
-	ix.ranks = &rankCache{gen: g, focus: key, syms: syms}
+	ix.ranks = &rankCache{gen: g, focus: key, at: time.Now(), syms: syms}
 	ix.cacheMu.Unlock()
 	return syms
 }
