@@ -510,3 +510,21 @@ type discardConn struct{ _ byte }
 func (*discardConn) Notify(string, any) error                     { return nil }
 func (*discardConn) NotifyRaw([]byte) error                       { return nil }
 func (*discardConn) Call(context.Context, string, any, any) error { return nil }
+
+// AIStatus is one line for the operator about the AI configuration: the
+// provider and model, or how to configure one.
+func (s *Server) AIStatus() string {
+	c := s.cfg.AI.Provider
+	if c.Provider == "" || c.Provider == "none" {
+		return "not configured (rubberduck serve --ai-provider openai --ai-model gpt-4o-mini, key in OPENAI_API_KEY; docs/ai.md)"
+	}
+	where := c.BaseURL
+	if where == "" {
+		where = "public API"
+	}
+	line := fmt.Sprintf("%s %s at %s", c.Provider, c.Model, where)
+	if c.CompletionModel != "" {
+		line += ", completions with " + c.CompletionModel
+	}
+	return line
+}

@@ -29,6 +29,7 @@ and built-in defaults.`,
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(newServeCmd(), newLSPCmd(), newVersionCmd(),
-		newUserCmd(), newTokenCmd(), newProjectCmd(), newAuditCmd())
+		newUserCmd(), newTokenCmd(), newProjectCmd(), newAuditCmd(),
+		newAskCmd(), newChatCmd())
 	return root
 }

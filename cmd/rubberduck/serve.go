@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rubberduckhub/rubberduck/hub"
+	"github.com/rubberduckhub/rubberduck/hub/ai/provider"
 )
 
 func newServeCmd() *cobra.Command {
@@ -41,6 +42,15 @@ Every start prints the browser URL with a single-use login link (valid for
 	f.Duration("shutdown-grace", 5*time.Second, "how long shutdown waits for clients to close")
 	f.Duration("audit-retention", 90*24*time.Hour, "how long audit records are kept (0 keeps them forever)")
 	f.Duration("trash-retention", 30*24*time.Hour, "how long deleted files stay restorable (-1s keeps them)")
+	// AI provider (docs/ai.md). Keys are read from OPENAI_API_KEY or
+	// ANTHROPIC_API_KEY only, never from flags (they would show in ps).
+	f.String("ai-provider", "", "AI provider: openai (any OpenAI-compatible server: Ollama, llama.cpp, vLLM, LM Studio) or anthropic")
+	f.String("ai-model", "", "chat model, e.g. gpt-4o-mini, claude-sonnet-4-5, qwen2.5-coder:7b")
+	f.String("ai-base-url", "", "provider endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama (default: the provider's public API)")
+	f.String("ai-completion-model", "", "model for inline completions (default: --ai-model)")
+	f.Bool("ai-fim", false, "the server does fill-in-the-middle on /v1/completions (Ollama, vLLM, llama.cpp with code models)")
+	f.String("ai-fim-template", "", "send FIM as a raw prompt: qwen, starcoder, codellama, deepseek, codestral, or a template with {prefix} and {suffix}")
+	f.Int("ai-context-window", 0, "the model's context size in tokens when the server runs it smaller than usual (Ollama's num_ctx)")
 	return cmd
 }
 
@@ -68,6 +78,15 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		TrashRetention:  k.Duration("trash-retention"),
 		Version:         version,
 		Logger:          log,
+		AI: hub.AIConfig{Provider: provider.Config{
+			Provider:        strings.ToLower(k.String("ai-provider")),
+			Model:           k.String("ai-model"),
+			BaseURL:         k.String("ai-base-url"),
+			CompletionModel: k.String("ai-completion-model"),
+			FIM:             k.Bool("ai-fim"),
+			FIMTemplate:     k.String("ai-fim-template"),
+			ContextWindow:   k.Int("ai-context-window"),
+		}},
 	}
 	ctx := cmd.Context()
 	srv, start, err := hub.Open(ctx, cfg)
@@ -133,6 +152,9 @@ func printWelcome(cmd *cobra.Command, srv *hub.Server, st *hub.Startup) {
 		fmt.Fprintf(w, "\n  Created the owner account. Its API token is in %s (keep it secret).\n", st.OwnerTokenPath)
 	} else {
 		fmt.Fprintf(w, "\n  Owner API token: %s\n", st.OwnerTokenPath)
+	}
+	if ai := srv.AIStatus(); ai != "" {
+		fmt.Fprintf(w, "  AI:       %s\n", ai)
 	}
 	if st.LoginURL != "" {
 		fmt.Fprintf(w, "  Browser:  %s\n            (single-use link, expires in 10 minutes)\n", st.LoginURL)
