@@ -30,10 +30,11 @@ func rootFromInit(override string, p *lsp.InitializeParams) string {
 	if len(p.WorkspaceFolders) > 0 && p.WorkspaceFolders[0].URI != "" {
 		return uri.URI(p.WorkspaceFolders[0].URI).Filename()
 	}
+	//lint:ignore SA1019 older editors (Neovim 0.7 without workspace folders) send only rootUri/rootPath
 	if p.RootURI != "" {
-		return uri.URI(p.RootURI).Filename()
+		return uri.URI(p.RootURI).Filename() //lint:ignore SA1019 see above
 	}
-	return p.RootPath
+	return p.RootPath //lint:ignore SA1019 see above
 }
 
 // toPath returns the project path of an editor URI, or ok=false when the

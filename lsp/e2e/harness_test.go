@@ -22,11 +22,10 @@ import (
 )
 
 var (
-	binary    string // the rubberduck binary built from this tree
-	nvimPath  string
-	repoRoot  string
-	setupErr  error
-	setupOnce sync.Once
+	binary   string // the rubberduck binary built from this tree
+	nvimPath string
+	repoRoot string
+	setupErr error
 )
 
 func TestMain(m *testing.M) {
