@@ -334,9 +334,9 @@ func randText(rng *rand.Rand) string {
 // end with byte-identical text, for many seeds.
 func TestConcurrentEditsConverge(t *testing.T) {
 	h := hubtest.Start(t)
-	seeds, edits := 8, 60
+	seeds, edits := 12, 60
 	if testing.Short() {
-		seeds, edits = 3, 30
+		seeds, edits = 4, 30
 	}
 	owner := h.Connect(t)
 	for seed := range seeds {
@@ -346,16 +346,20 @@ func TestConcurrentEditsConverge(t *testing.T) {
 			ref := protocol.DocRef{Project: h.Project, Path: path}
 			a := newThin(t, h, h.Token, protocol.EncodingUTF8)
 			b := newThin(t, h, h.Token, protocol.EncodingUTF16)
+			c := newThin(t, h, h.Token, protocol.EncodingUTF32)
 			r := newReplica(t, h, h.Token)
+			r2 := newReplica(t, h, h.Token)
 			a.open(h.Project, path, "")
 			b.open(h.Project, path, "hello\nworld\n")
+			c.open(h.Project, path, "stale buffer")
 			r.sync(ref)
-			waitConverged(t, owner, ref, a, b, r)
+			r2.sync(ref)
+			waitConverged(t, owner, ref, a, b, c, r, r2)
 
 			var wg sync.WaitGroup
 			for i, c := range []interface {
 				len() int
-			}{a, b, r} {
+			}{a, b, c, r, r2} {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -378,7 +382,7 @@ func TestConcurrentEditsConverge(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			waitConverged(t, owner, ref, a, b, r)
+			waitConverged(t, owner, ref, a, b, c, r, r2)
 		})
 	}
 }
