@@ -191,7 +191,8 @@ func (s *Server) newDocs() *docs.Manager {
 		Files: func(ctx context.Context, project string) (docs.Files, error) {
 			return s.workspaces.root(ctx, project)
 		},
-		Logger: s.log.With("subsystem", "docs"),
+		Registerer: s.metrics.registry,
+		Logger:     s.log.With("subsystem", "docs"),
 	})
 }
 

@@ -40,6 +40,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sourcegraph/conc"
 
 	"github.com/rubberduckhub/rubberduck/hub/crdt"
@@ -90,13 +91,16 @@ type Options struct {
 	// SnapshotEvery is how many logged updates trigger a snapshot that
 	// compacts the log (default 500).
 	SnapshotEvery int
-	Logger        *slog.Logger
+	// Registerer receives the rubberduck_docs_* metrics (optional).
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Manager owns every open document of a hub.
 type Manager struct {
 	opts Options
 	log  *slog.Logger
+	met  *metrics
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -120,6 +124,7 @@ func NewManager(opts Options) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, docs: make(map[protocol.DocRef]*document)}
+	m.met = newMetrics(opts.Registerer, m)
 	m.wg.Go(m.janitor)
 	return m
 }
@@ -295,6 +300,7 @@ func (m *Manager) Update(ctx context.Context, c Conn, ref protocol.DocRef, updat
 	if err := m.commit(ctx, d, [][]byte{update}, changes, c); err != nil {
 		return err
 	}
+	m.met.updates.WithLabelValues("replica").Inc()
 	return nil
 }
 
@@ -371,6 +377,7 @@ func (m *Manager) Change(ctx context.Context, c Conn, ref protocol.DocRef, readO
 		return err
 	}
 	if res.Refused {
+		m.met.refused.Inc()
 		_ = c.Notify(protocol.MethodShowMessage, protocol.ShowMessageParams{
 			Type:    protocol.MessageWarning,
 			Message: fmt.Sprintf("%s is read-only for you: your change was undone.", ref.Path),
@@ -379,6 +386,7 @@ func (m *Manager) Change(ctx context.Context, c Conn, ref protocol.DocRef, readO
 	if err := m.commit(ctx, d, res.Updates, res.Changes, c); err != nil {
 		return err
 	}
+	m.met.updates.WithLabelValues("editor").Add(float64(len(res.Updates)))
 	m.sendEdit(d, s, res.Edit)
 	return nil
 }
@@ -402,6 +410,7 @@ func (m *Manager) sendEdit(d *document, s *subscriber, e *lsync.Edit) {
 		}
 		s.buf.EditResult(e.ID, res.Applied)
 		if !res.Applied {
+			m.met.resent.Inc()
 			// A refused edit is re-sent a few times (the typing that
 			// made it stale may still be in transit); beyond that the
 			// next event of the document re-sends it.
@@ -531,6 +540,7 @@ func (m *Manager) applyDisk(ctx context.Context, d *document, content []byte) er
 	if err := m.opts.Store.Put(ctx, key(d.ref, keyBase), []byte(next)); err != nil {
 		return err
 	}
+	m.met.updates.WithLabelValues(AuthorDisk).Add(float64(len(updates)))
 	return m.commit(ctx, d, updates, changes, nil)
 }
 

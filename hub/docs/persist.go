@@ -168,6 +168,7 @@ func (m *Manager) snapshot(ctx context.Context, d *document) error {
 		return fmt.Errorf("snapshot document: %w", err)
 	}
 	d.snapSeq = d.nextSeq
+	m.met.snapshots.Inc()
 	return nil
 }
 
