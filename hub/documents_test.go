@@ -37,6 +37,7 @@ type thinClient struct {
 	mu       sync.Mutex
 	text     string
 	ver      int32
+	dropped  int // stale applyEdits dropped (the race the hub must repair)
 	messages []string
 	cursors  chan protocol.CursorParams
 	presence chan protocol.PresenceParams
@@ -82,6 +83,7 @@ func (tc *thinClient) handle(_ context.Context, conn *wsrpc.Conn, m *protocol.Me
 		defer tc.mu.Unlock()
 		for _, de := range p.Edit.DocumentChanges {
 			if de.TextDocument.URI != tc.uri || de.TextDocument.Version == nil || *de.TextDocument.Version != tc.ver {
+				tc.dropped++
 				continue // stale: dropped, yet answered applied:true
 			}
 			tc.applyLocked(conn, de.Edits)
@@ -383,6 +385,13 @@ func TestConcurrentEditsConverge(t *testing.T) {
 			}
 			wg.Wait()
 			waitConverged(t, owner, ref, a, b, c, r, r2)
+			stale := 0
+			for _, tc := range []*thinClient{a, b, c} {
+				tc.mu.Lock()
+				stale += tc.dropped
+				tc.mu.Unlock()
+			}
+			t.Logf("stale applyEdits dropped and repaired: %d", stale)
 		})
 	}
 }
