@@ -374,6 +374,13 @@ func (m *Manager) Change(ctx context.Context, c Conn, ref protocol.DocRef, readO
 	s.buf.SetReadOnly(readOnly)
 	res, err := s.buf.EditorChanged(version, changes)
 	if err != nil {
+		// The change does not fit the text we believe the editor holds:
+		// rewrite the buffer rather than let it drift.
+		m.sendEdit(d, s, s.buf.Resync())
+		_ = c.Notify(protocol.MethodShowMessage, protocol.ShowMessageParams{
+			Type:    protocol.MessageWarning,
+			Message: fmt.Sprintf("%s was out of step with the shared document and has been reloaded.", ref.Path),
+		})
 		return err
 	}
 	if res.Refused {

@@ -35,6 +35,11 @@ type Buffer struct {
 	flight *flight
 	queued op // from the in-flight edit's target (or the shadow) to the Doc
 
+	// resyncing: the shadow is unknown (a change could not be decoded) and
+	// a whole-buffer replacement is in flight; changes are ignored until
+	// its echo arrives.
+	resyncing bool
+
 	nextID uint64
 }
 
@@ -117,6 +122,7 @@ func (b *Buffer) Open(version int32, text string) *Edit {
 	b.version = version
 	b.shadow = Normalize(text)
 	b.flight = nil
+	b.resyncing = false
 	b.queued = diffOp(b.shadow, b.doc.Text())
 	return b.send()
 }
@@ -144,6 +150,9 @@ func (b *Buffer) EditorChanged(version int32, changes []protocol.TextDocumentCon
 			err = fmt.Errorf("sync: internal error: %v", r)
 		}
 	}()
+	if b.resyncing {
+		return b.resyncChanged(version, changes), nil
+	}
 	// Decode every change against the evolving shadow first, so a bad
 	// position leaves the state as it was.
 	locals := make([]edit, 0, len(changes))
@@ -221,12 +230,52 @@ func (b *Buffer) RemoteApplied(changes []crdt.Change) *Edit {
 	return b.send()
 }
 
+// Resync recovers from a change EditorChanged could not decode (the shadow
+// no longer matches the editor): it returns an applyEdit that replaces the
+// editor's whole buffer with the Doc's text. Until the editor has applied
+// it, the editor's changes are ignored (and the replacement re-sent), so
+// typing in that instant is lost rather than applied at a wrong place.
+func (b *Buffer) Resync() *Edit {
+	if !b.open {
+		return nil
+	}
+	b.resyncing = true
+	b.shadow = ""
+	b.queued = nil
+	return b.resyncEdit()
+}
+
+func (b *Buffer) resyncEdit() *Edit {
+	target := b.doc.Text()
+	b.nextID++
+	b.flight = &flight{id: b.nextID, version: b.version, target: target}
+	b.queued = identity(utf8.RuneCountInString(target))
+	// An end past the last line means the end of the buffer (LSP clamps).
+	end := protocol.Position{Line: 1 << 30}
+	return &Edit{ID: b.nextID, Version: b.version, Edits: []protocol.TextEdit{{Range: protocol.Range{End: end}, NewText: target}}}
+}
+
+// resyncChanged handles a didChange while a resync is in flight: its echo
+// (the whole text replaced by the target) ends the resync.
+func (b *Buffer) resyncChanged(version int32, changes []protocol.TextDocumentContentChangeEvent) Result {
+	b.version = version
+	f := b.flight
+	if len(changes) == 1 && f != nil && Normalize(changes[0].Text) == f.target {
+		b.resyncing = false
+		b.shadow = f.target
+		b.flight = nil
+		return b.finish(Result{})
+	}
+	b.flight = nil
+	return Result{Edit: b.resyncEdit()}
+}
+
 // EditResult takes the editor's answer to the applyEdit with id. Applied is
 // not trusted (Neovim answers true for edits it dropped); a refusal of the
 // edit still in flight means it will never be echoed, so its changes are
 // queued again and sent with the next event or Flush.
 func (b *Buffer) EditResult(id uint64, applied bool) {
-	if applied || b.flight == nil || b.flight.id != id {
+	if applied || b.flight == nil || b.flight.id != id || b.resyncing {
 		return
 	}
 	b.requeueFlight()
@@ -234,7 +283,15 @@ func (b *Buffer) EditResult(id uint64, applied bool) {
 
 // Flush returns an applyEdit for whatever the editor still lacks when none
 // is in flight; owners call it after a refused edit, on a timer.
-func (b *Buffer) Flush() *Edit { return b.send() }
+func (b *Buffer) Flush() *Edit {
+	if b.resyncing {
+		if b.flight == nil {
+			return b.resyncEdit()
+		}
+		return nil
+	}
+	return b.send()
+}
 
 // requeueFlight gives up on the in-flight edit: what it has not delivered
 // goes back in front of the queue.

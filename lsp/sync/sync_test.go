@@ -461,3 +461,30 @@ func TestRandomConcurrentEditing(t *testing.T) {
 		})
 	}
 }
+
+func TestResyncAfterUndecodableChange(t *testing.T) {
+	w := newWorld(t, protocol.EncodingUTF16, "\n", "🦆 abc\n")
+	// A buggy editor addresses half a surrogate pair.
+	r := protocol.Range{Start: protocol.Position{Character: 1}, End: protocol.Position{Character: 1}}
+	if _, err := w.buf.EditorChanged(2, []protocol.TextDocumentContentChangeEvent{{Range: &r, Text: "x"}}); err == nil {
+		t.Fatal("undecodable change accepted")
+	}
+	w.ed.text = "\U0001F986x abc\n" // what the buggy editor now holds (\ud83e x \udd86 in reality)
+	w.ed.ver = 2
+	w.sendEdit(w.buf.Resync())
+	w.remoteEdit(0, 0, "R")
+	w.deliverLocal()
+	w.ed.typeAt(0, 0, "lost") // typed during the resync: ignored, replacement re-sent
+	w.settle()
+	w.checkConverged()
+	if got := w.local.Text(); got != "R🦆 abc\n" {
+		t.Fatalf("text = %q", got)
+	}
+	// After the resync, typing works again.
+	w.ed.typeAt(0, 0, ">")
+	w.settle()
+	w.checkConverged()
+	if got := w.remote.Text(); got != ">R🦆 abc\n" {
+		t.Fatalf("text = %q", got)
+	}
+}
