@@ -101,6 +101,9 @@ func (ix *Index) rankLocked(focus []string) ([]RankedSymbol, uint64) {
 		for id, n := range counts {
 			name := defined[id]
 			defs := ix.byName[name]
+			if len(defs) > maxDefiners {
+				continue
+			}
 			mul := nameWeight(name, len(defs))
 			if focusNames[id] {
 				mul *= 10
@@ -152,6 +155,12 @@ func (ix *Index) rankLocked(focus []string) ([]RankedSymbol, uint64) {
 	})
 	return syms, ix.gen
 }
+
+// maxDefiners leaves out names defined in more places than this (String,
+// Error, Close...): they say nothing about how files relate, and their
+// edges (every referencing file to every defining one) would dominate the
+// cost of ranking a large tree.
+const maxDefiners = 32
 
 // nameWeight is Aider's heuristic: long, specific names matter; private
 // names and names defined all over the place matter less.
