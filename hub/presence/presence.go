@@ -153,7 +153,7 @@ func (t *Tracker) Join(project string, m Member) {
 		for path, c := range o.cursors {
 			ref := protocol.DocRef{Project: project, Path: path}
 			_ = m.Conn.Notify(protocol.MethodCursor, protocol.CursorParams{
-				DocRef: ref, Person: &o.Person, Selections: t.encode(ref, c.sels, m.Encoding),
+				DocRef: ref, Person: &o.Person, Selections: t.catchUp(ref, c.sels, m.Encoding),
 			})
 		}
 	}
@@ -213,6 +213,9 @@ func focusEvent(project string, m *member) protocol.PresenceParams {
 // Cursor relays conn's selections in one document to the other members,
 // each in its own position encoding.
 func (t *Tracker) Cursor(conn Sender, p protocol.CursorParams) {
+	// The document's text is fetched once, outside the lock: it may wait
+	// for the document's own lock, which must not stall every project.
+	text, ok := t.text(p.DocRef)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	room := t.projects[p.Project]
@@ -220,18 +223,25 @@ func (t *Tracker) Cursor(conn Sender, p protocol.CursorParams) {
 	if m == nil {
 		return
 	}
-	sels := t.decode(p.DocRef, p.Selections, m.Encoding)
+	sels := convert(text, ok, p.Selections, lsync.UnitOf(m.Encoding), crdt.CodePoint)
 	if len(sels) == 0 {
 		delete(m.cursors, p.Path)
 	} else {
 		m.cursors[p.Path] = &cursor{sels: sels, at: time.Now()}
 	}
-	t.relay(room, m, p.DocRef, sels)
+	t.relay(room, m, p.DocRef, sels, text, ok)
+}
+
+func (t *Tracker) text(ref protocol.DocRef) (string, bool) {
+	if t.opts.Text == nil {
+		return "", false
+	}
+	return t.opts.Text(ref)
 }
 
 // relay sends m's selections (code points) to everyone else in room,
 // converting once per encoding.
-func (t *Tracker) relay(room map[Sender]*member, m *member, ref protocol.DocRef, sels []protocol.Selection) {
+func (t *Tracker) relay(room map[Sender]*member, m *member, ref protocol.DocRef, sels []protocol.Selection, text string, hasText bool) {
 	byEnc := map[string][]byte{} // one encoded frame per position encoding
 	for c, o := range room {
 		if c == m.Conn {
@@ -240,7 +250,8 @@ func (t *Tracker) relay(room map[Sender]*member, m *member, ref protocol.DocRef,
 		f, ok := byEnc[o.Encoding]
 		if !ok {
 			var err error
-			f, err = frame(protocol.MethodCursor, protocol.CursorParams{DocRef: ref, Person: &m.Person, Selections: t.encode(ref, sels, o.Encoding)})
+			out := convert(text, hasText, sels, crdt.CodePoint, lsync.UnitOf(o.Encoding))
+			f, err = frame(protocol.MethodCursor, protocol.CursorParams{DocRef: ref, Person: &m.Person, Selections: out})
 			if err != nil {
 				return
 			}
@@ -250,24 +261,12 @@ func (t *Tracker) relay(room map[Sender]*member, m *member, ref protocol.DocRef,
 	}
 }
 
-// decode turns positions in encoding enc into code point columns.
-func (t *Tracker) decode(ref protocol.DocRef, sels []protocol.Selection, enc string) []protocol.Selection {
-	return t.convert(ref, sels, lsync.UnitOf(enc), crdt.CodePoint)
-}
-
-// encode turns code point columns into positions in encoding enc.
-func (t *Tracker) encode(ref protocol.DocRef, sels []protocol.Selection, enc string) []protocol.Selection {
-	return t.convert(ref, sels, crdt.CodePoint, lsync.UnitOf(enc))
-}
-
-func (t *Tracker) convert(ref protocol.DocRef, sels []protocol.Selection, from, to crdt.Unit) []protocol.Selection {
+// convert translates selections between units using the document's text;
+// without the text (no one has the document open) they pass unchanged.
+func convert(text string, ok bool, sels []protocol.Selection, from, to crdt.Unit) []protocol.Selection {
 	out := make([]protocol.Selection, len(sels))
 	copy(out, sels)
-	if from == to || t.opts.Text == nil {
-		return out
-	}
-	text, ok := t.opts.Text(ref)
-	if !ok {
+	if from == to || !ok {
 		return out
 	}
 	conv := func(p protocol.Position) protocol.Position {
@@ -308,8 +307,15 @@ func (t *Tracker) expire(now time.Time) {
 					continue
 				}
 				delete(m.cursors, path)
-				t.relay(room, m, protocol.DocRef{Project: project, Path: path}, []protocol.Selection{})
+				t.relay(room, m, protocol.DocRef{Project: project, Path: path}, []protocol.Selection{}, "", false)
 			}
 		}
 	}
+}
+
+// catchUp converts a stored cursor for a newcomer. It runs under the lock,
+// but only for the bounded catch-up of one join.
+func (t *Tracker) catchUp(ref protocol.DocRef, sels []protocol.Selection, enc string) []protocol.Selection {
+	text, ok := t.text(ref)
+	return convert(text, ok, sels, crdt.CodePoint, lsync.UnitOf(enc))
 }
