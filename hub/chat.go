@@ -56,10 +56,14 @@ func (sess *session) chatSend(ctx context.Context, p protocol.ChatSendParams) (a
 	if err != nil {
 		return ai.SendResult{}, err
 	}
-	if !p.NoReply {
-		if err := sess.srv.deps.Limits.Allow(sess.ident.UserID, p.Project, ratelimit.AI); err != nil {
-			return ai.SendResult{}, err
-		}
+	// Asking the AI costs money and model time; posting to the people in
+	// the room costs a write.
+	class := ratelimit.AI
+	if p.NoReply {
+		class = ratelimit.Write
+	}
+	if err := sess.srv.deps.Limits.Allow(sess.ident.UserID, p.Project, class); err != nil {
+		return ai.SendResult{}, err
 	}
 	res, err := eng.Send(ctx, ai.SendRequest{Project: p.Project, Author: sess.aiPerson(), Text: p.Text,
 		Editor: editorContext(p.Editor), NoReply: p.NoReply})

@@ -86,3 +86,38 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+func TestAskInterruptedStopsTheAnswerForEveryone(t *testing.T) {
+	h, fake := aiCLIHub(t)
+	fake.Enqueue(aitest.Reply{Chunks: []string{"Let me think"}, Hang: true})
+	tokenFile := filepath.Join(h.DataDir, hub.OwnerTokenFile)
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"ask", "--hub", h.URL(), "--token-file", tokenFile, "think hard"})
+	// Ctrl-C ends the command's context, as signal.NotifyContext does in main.
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	errc := make(chan error, 1)
+	go func() { errc <- root.ExecuteContext(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(fake.Requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let the first delta through
+	interrupt()
+	select {
+	case <-fake.Ended():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the provider's request did not end after Ctrl-C")
+	}
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "stopped") {
+			t.Fatalf("ask after Ctrl-C: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ask did not exit after Ctrl-C")
+	}
+}
