@@ -67,8 +67,9 @@ func (sess *session) intelProject(ctx context.Context, project string, action au
 	if err != nil {
 		return nil, err
 	}
-	// Listing names only; every read goes through the sandbox.
-	files, _ := index.Walk(os.DirFS(proj.Root), ".")
+	// Listing names only; every read goes through the sandbox. All files:
+	// the index skips what it cannot parse, the secret scan reads them.
+	files, _ := index.WalkAll(os.DirFS(proj.Root), ".")
 	return svc.AddProject(ctx, project, proj.Root, sandboxSource{root}, files)
 }
 

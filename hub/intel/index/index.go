@@ -338,6 +338,18 @@ func (s fsSource) ReadFile(ctx context.Context, p string) ([]byte, error) {
 // skipping tool and dependency directories (.git, node_modules, vendor,
 // target): the initial scan before the watcher takes over.
 func Walk(fsys fs.FS, root string) ([]string, error) {
+	return walk(fsys, root, func(p string) bool { return LangOf(p) != "" })
+}
+
+// WalkAll lists every regular file under root, skipping the same
+// directories as Walk: what the secret scan reads (secrets live in .env,
+// YAML and JSON files as often as in code). Update ignores the files it
+// cannot parse, so the list can feed both.
+func WalkAll(fsys fs.FS, root string) ([]string, error) {
+	return walk(fsys, root, func(string) bool { return true })
+}
+
+func walk(fsys fs.FS, root string, keep func(string) bool) ([]string, error) {
 	var out []string
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -352,7 +364,7 @@ func Walk(fsys fs.FS, root string) ([]string, error) {
 			}
 			return nil
 		}
-		if LangOf(p) != "" {
+		if d.Type().IsRegular() && keep(p) {
 			out = append(out, p)
 		}
 		return nil
