@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/intel"
 	"github.com/rubberduckhub/rubberduck/hub/intel/lspool"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
+	"github.com/rubberduckhub/rubberduck/lsp/wsrpc"
 )
 
 // TestIntelOverTheWire: the context panel's requests and the standard
@@ -74,5 +76,48 @@ func TestIntelOverTheWire(t *testing.T) {
 	err = c.Call(ctx, protocol.MethodIntelOutline, protocol.IntelParams{Project: "other", Path: "x.go"}, &json.RawMessage{})
 	if e, ok := protocol.AsError(err); !ok || e.Code != protocol.CodeNotJoined {
 		t.Errorf("not joined: %v", err)
+	}
+}
+
+// TestIntelDiagnosticsReachTheRoom: the hub's own diagnostics (here a
+// committed token found by the initial scan) reach every participant.
+func TestIntelDiagnosticsReachTheRoom(t *testing.T) {
+	h := hubtest.Start(t)
+	token := "ghp_R8uTq2LmZx4VbN7cW1yE5aK9sD3fG6hJ0pQw" // shaped like a GitHub token, not a real one
+	if err := os.WriteFile(filepath.Join(h.ProjectDir, "deploy.env"), []byte("GITHUB_TOKEN="+token+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	svc := intel.New(intel.Options{Hub: h.IntelHub(), Servers: map[string]lspool.ServerConfig{}})
+	t.Cleanup(func() { _ = svc.Close() })
+	h.SetIntel(svc)
+
+	got := make(chan string, 16)
+	watch := func() *wsrpc.Client {
+		c := h.DialWith(t, hubtest.Auth(h.Token), wsrpc.HandlerFunc(func(_ context.Context, _ *wsrpc.Conn, m *protocol.Message) (any, error) {
+			if m.Method == "textDocument/publishDiagnostics" {
+				got <- string(m.Params)
+			}
+			return nil, nil
+		}))
+		hubtest.Initialize(t, c, "demo")
+		return c
+	}
+	alice, _ := watch(), watch()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The first intel request starts the project's code intelligence.
+	var st protocol.IntelStatusResult
+	if err := alice.Call(ctx, protocol.MethodIntelStatus, protocol.IntelDependenciesParams{Project: "demo"}, &st); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case p := <-got:
+			if !strings.Contains(p, "rubberduck://demo/deploy.env") || !strings.Contains(p, "secret/github-pat") {
+				t.Errorf("diagnostics: %s", p)
+			}
+		case <-ctx.Done():
+			t.Fatalf("participant %d got no diagnostics", i+1)
+		}
 	}
 }
