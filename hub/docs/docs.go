@@ -270,6 +270,9 @@ func (m *Manager) Sync(ctx context.Context, c Conn, ref protocol.DocRef, author 
 	defer d.mu.Unlock()
 	s := d.subs[c]
 	if s == nil || !s.replica {
+		if s != nil {
+			s.gone = true // was a thin subscription: its buffer is dropped
+		}
 		d.subs[c] = &subscriber{conn: c, author: author, replica: true}
 	}
 	return SyncResult{Update: d.doc.EncodeSince(theirs), StateVector: d.doc.StateVector().Encode()}, nil
