@@ -10,6 +10,10 @@ BIN             := $(CURDIR)/bin
 VERSION         ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS         := -s -w -X main.version=$(VERSION)
 STATICCHECK     := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Language servers the hub shares with every participant; tests drive the
+# real one. gopls v0.24 needs go1.27.
+GOPLS           := golang.org/x/tools/gopls@v0.23.0
+TOOLS_BIN       := $(CURDIR)/.tools/bin
 ADDR            ?= 127.0.0.1:7777
 # Debian packages the tests and benchmarks drive for real: Neovim for the
 # end-to-end editor tests, ripgrep as the search benchmark's baseline.
@@ -23,7 +27,7 @@ FUZZTIME        ?= 30s
 
 export GOFLAGS  := -buildvcs=false
 
-.PHONY: all build run test test-go check-fmt vet lint bench bench-crdt e2e-long fuzz deps clean help
+.PHONY: all build run test test-go check-fmt vet lint bench bench-crdt bench-intel e2e-long fuzz deps tools clean help
 
 all: build
 
@@ -33,10 +37,10 @@ help: ## list the targets
 build: ## build bin/rubberduck
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/rubberduck ./cmd/rubberduck
 
-run: build ## start the hub on $(ADDR), serving this repository as the demo project
-	$(BIN)/rubberduck serve --addr $(ADDR) --project rubberduck=$(CURDIR)
+run: build tools ## start the hub on $(ADDR), serving this repository as the demo project
+	PATH="$(TOOLS_BIN):$$PATH" $(BIN)/rubberduck serve --addr $(ADDR) --project rubberduck=$(CURDIR)
 
-test: deps check-fmt vet test-go ## run every check CI runs
+test: deps tools check-fmt vet test-go ## run every check CI runs
 
 test-go:
 	$(GO) test -race $(TEST_FLAGS) $$($(GO) list ./... | grep -v -x -F $(addprefix -e github.com/rubberduckhub/rubberduck/,$(PURE_PACKAGES:./%=%)))
@@ -59,6 +63,10 @@ bench-crdt: ## hub/crdt against npm's Yjs on every trace in ../shared/bench/trac
 	npm ci --prefix hub/crdt/testdata/yjsbench --no-audit --no-fund
 	node --expose-gc hub/crdt/testdata/yjsbench/compare.mjs
 
+bench-intel: ## code intelligence on the Go standard library: full index, re-index, symbol queries
+	$(GO) test ./hub/intel/index -run '^$$' -bench FullIndex -benchtime 1x
+	$(GO) test ./hub/intel/index -run '^$$' -bench 'Reindex|WorkspaceSymbols|RepoMap|ExtractLarge' -benchtime 20x -benchmem
+
 e2e-long: deps ## the editor end-to-end tests with 100 seeds
 	RUBBERDUCK_E2E_LONG=1 $(GO) test -race -timeout 60m -run . ./lsp/e2e/
 
@@ -77,6 +85,9 @@ deps: ## install the Debian packages tests drive (needs root or sudo; skipped wh
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+tools: ## install the language servers the hub runs (into .tools/bin)
+	@test -x $(TOOLS_BIN)/gopls || GOBIN=$(TOOLS_BIN) $(GO) install $(GOPLS)
+
 clean: ## remove build output and test caches
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(CURDIR)/.tools
 	$(GO) clean -testcache
