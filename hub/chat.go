@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/rubberduckhub/rubberduck/hub/ai"
 	"github.com/rubberduckhub/rubberduck/hub/ai/complete"
 	"github.com/rubberduckhub/rubberduck/hub/ai/propose"
 	"github.com/rubberduckhub/rubberduck/hub/ai/provider"
+	"github.com/rubberduckhub/rubberduck/hub/ai/usage"
 	"github.com/rubberduckhub/rubberduck/hub/auth"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
@@ -191,4 +193,91 @@ func trimAIPrefix(err error) string {
 		s = strings.TrimPrefix(s, p)
 	}
 	return s
+}
+
+// aiConfig reads a project's AI settings and, with Set, replaces its
+// overrides. Models and completion settings are the project owners'
+// choice; another provider or server is the hub admins' (the hub would
+// send people's code, and make requests, wherever it points).
+func (sess *session) aiConfig(ctx context.Context, p protocol.AIConfigParams) (protocol.AIConfigResult, error) {
+	action := auth.ActionRead
+	if p.Set != nil {
+		action = auth.ActionAdmin
+	}
+	eng, err := sess.aiEngine(ctx, p.Project, action)
+	if err != nil {
+		return protocol.AIConfigResult{}, err
+	}
+	if p.Set != nil {
+		cur, err := eng.GetProjectConfig(ctx, p.Project)
+		if err != nil {
+			return protocol.AIConfigResult{}, aiError(err)
+		}
+		if p.Set.Provider != cur.Provider || p.Set.BaseURL != cur.BaseURL {
+			if err := sess.srv.deps.Auth.RequireAdmin(ctx, sess.ident); err != nil {
+				return protocol.AIConfigResult{}, protocol.Errorf(protocol.CodeForbidden,
+					"forbidden: only hub admins may change a project's AI provider or server")
+			}
+		}
+		set := ai.ProjectConfig{Provider: p.Set.Provider, Model: p.Set.Model, BaseURL: p.Set.BaseURL,
+			CompletionModel: p.Set.CompletionModel, FIM: p.Set.FIM, FIMTemplate: p.Set.FIMTemplate, ContextWindow: p.Set.ContextWindow}
+		if err := eng.SetProjectConfig(ctx, p.Project, set); err != nil {
+			if _, ok := protocol.AsError(err); !ok {
+				return protocol.AIConfigResult{}, protocol.Errorf(protocol.CodeInvalidParams, "invalid AI configuration: %s", err.Error())
+			}
+			return protocol.AIConfigResult{}, err
+		}
+		sess.log.Info("project AI configuration changed", "project", p.Project, "model", p.Set.Model)
+	}
+	over, err := eng.GetProjectConfig(ctx, p.Project)
+	if err != nil {
+		return protocol.AIConfigResult{}, aiError(err)
+	}
+	_, cfg, err := eng.ProviderFor(ctx, p.Project)
+	if err != nil {
+		return protocol.AIConfigResult{}, aiError(err)
+	}
+	return protocol.AIConfigResult{
+		Project: p.Project,
+		Overrides: protocol.AIProjectConfig{Provider: over.Provider, Model: over.Model, BaseURL: over.BaseURL,
+			CompletionModel: over.CompletionModel, FIM: over.FIM, FIMTemplate: over.FIMTemplate, ContextWindow: over.ContextWindow},
+		Provider: cfg.Provider, Model: cfg.Model, CompletionModel: cfg.CompletionModel, FIM: cfg.FIM || cfg.FIMTemplate != "",
+	}, nil
+}
+
+// aiUsage reports tokens spent: the caller's own, and for the project's
+// owners every member's in this project.
+func (sess *session) aiUsage(ctx context.Context, p protocol.AIUsageParams) (protocol.AIUsageResult, error) {
+	eng, err := sess.aiEngine(ctx, p.Project, auth.ActionRead)
+	if err != nil {
+		return protocol.AIUsageResult{}, err
+	}
+	month := p.Month
+	if month == "" {
+		month = time.Now().UTC().Format("2006-01")
+	} else if _, err := time.Parse("2006-01", month); err != nil {
+		return protocol.AIUsageResult{}, protocol.Errorf(protocol.CodeInvalidParams, "invalid params: month must be YYYY-MM")
+	}
+	conv := func(t usage.Totals) protocol.AIUsageTotals {
+		return protocol.AIUsageTotals{Person: t.Person, Requests: t.Requests, InputTokens: t.InputTokens,
+			OutputTokens: t.OutputTokens, CostUSD: t.CostUSD}
+	}
+	me, err := eng.Usage().Person(ctx, sess.ident.UserName, month)
+	if err != nil {
+		return protocol.AIUsageResult{}, err
+	}
+	res := protocol.AIUsageResult{Month: month, You: conv(me)}
+	res.You.Person = sess.ident.UserName
+	if _, err := sess.srv.deps.Auth.Authorize(ctx, sess.ident, p.Project, auth.ActionAdmin); err == nil {
+		people, total, err := eng.Usage().Project(ctx, p.Project, month)
+		if err != nil {
+			return protocol.AIUsageResult{}, err
+		}
+		for _, t := range people {
+			res.People = append(res.People, conv(t))
+		}
+		tot := conv(total)
+		res.Project = &tot
+	}
+	return res, nil
 }

@@ -362,3 +362,58 @@ func TestChatRefusesWhatTheRoleDoesNotAllow(t *testing.T) {
 		t.Fatalf("unknown action: %v", err)
 	}
 }
+
+func TestAIUsageAndProjectConfig(t *testing.T) {
+	h, fake := aiHub(t)
+	owner := newChatClient(t, h, h.Token)
+	olga := newChatClient(t, h, addPerson(t, owner.c, "olga", "owner"))
+	wes := newChatClient(t, h, addPerson(t, owner.c, "wes", "writer"))
+
+	// Owners choose the project's model; writers may not.
+	var cfg protocol.AIConfigResult
+	if err := olga.c.Call(ctx(t), protocol.MethodAIConfig, protocol.AIConfigParams{Project: "demo",
+		Set: &protocol.AIProjectConfig{Model: "gpt-4.1-mini"}}, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Model != "gpt-4.1-mini" || cfg.Provider != "openai" || cfg.Overrides.Model != "gpt-4.1-mini" {
+		t.Fatalf("config = %+v", cfg)
+	}
+	err := wes.c.Call(ctx(t), protocol.MethodAIConfig, protocol.AIConfigParams{Project: "demo", Set: &protocol.AIProjectConfig{Model: "x"}}, nil)
+	if rpcErr, ok := protocol.AsError(err); !ok || rpcErr.Code != protocol.CodeForbidden {
+		t.Fatalf("writer changing the model: %v", err)
+	}
+	// Pointing the project at another server is for hub admins only.
+	err = olga.c.Call(ctx(t), protocol.MethodAIConfig, protocol.AIConfigParams{Project: "demo",
+		Set: &protocol.AIProjectConfig{Model: "gpt-4.1-mini", BaseURL: "http://169.254.169.254/v1"}}, nil)
+	if rpcErr, ok := protocol.AsError(err); !ok || rpcErr.Code != protocol.CodeForbidden {
+		t.Fatalf("owner changing the server: %v", err)
+	}
+	err = owner.c.Call(ctx(t), protocol.MethodAIConfig, protocol.AIConfigParams{Project: "demo",
+		Set: &protocol.AIProjectConfig{Provider: "nonsense"}}, nil)
+	if rpcErr, ok := protocol.AsError(err); !ok || rpcErr.Code != protocol.CodeInvalidParams {
+		t.Fatalf("admin setting an unknown provider: %v", err)
+	}
+
+	// The next answer uses the project's model and its cost is counted.
+	fake.Enqueue(aitest.Reply{Chunks: []string{"ok"}, Input: 100, Output: 5})
+	res := wes.send("count me", nil)
+	if m, _ := wes.final(res.ReplyID); m.Model != "gpt-4.1-mini" {
+		t.Fatalf("answer model %q", m.Model)
+	}
+	if got := fake.Requests()[0].Body["model"]; got != "gpt-4.1-mini" {
+		t.Fatalf("provider asked for model %v", got)
+	}
+	var u protocol.AIUsageResult
+	if err := wes.c.Call(ctx(t), protocol.MethodAIUsage, protocol.AIUsageParams{Project: "demo"}, &u); err != nil {
+		t.Fatal(err)
+	}
+	if u.You.Person != "wes" || u.You.InputTokens != 100 || u.You.OutputTokens != 5 || u.People != nil || u.Project != nil {
+		t.Fatalf("writer's usage = %+v", u)
+	}
+	if err := olga.c.Call(ctx(t), protocol.MethodAIUsage, protocol.AIUsageParams{Project: "demo"}, &u); err != nil {
+		t.Fatal(err)
+	}
+	if u.You.InputTokens != 0 || u.Project == nil || u.Project.InputTokens != 100 || len(u.People) != 1 || u.People[0].Person != "wes" {
+		t.Fatalf("owner's usage view = %+v", u)
+	}
+}

@@ -93,6 +93,8 @@ func (s *Server) methodTable() map[string]method {
 		protocol.MethodProposalResolve: {handle: handler((*session).resolveProposal), concurrent: true},
 		protocol.MethodProposalList:    {handle: handler((*session).listProposals), concurrent: true},
 		protocol.MethodInlineCompl:     {handle: handler((*session).inlineCompletion), concurrent: true},
+		protocol.MethodAIConfig:        {handle: handler((*session).aiConfig)},
+		protocol.MethodAIUsage:         {handle: handler((*session).aiUsage), concurrent: true},
 
 		// presence.go
 		protocol.MethodFocus:  {handle: handler((*session).focus)},

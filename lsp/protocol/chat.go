@@ -338,3 +338,70 @@ type CompletionParams struct {
 	TextDocument TextDocumentIdentifier `json:"textDocument"`
 	Position     Position               `json:"position"`
 }
+
+// AI settings and usage of a project.
+const (
+	// MethodAIConfig (request) reads a project's AI settings and, with Set,
+	// changes its overrides: owners may change models and completion
+	// settings; only hub admins may point a project at another provider or
+	// server.
+	MethodAIConfig = "rubberduck/ai/config"
+	// MethodAIUsage (request) reports tokens spent in a month: the caller's
+	// own, and every member's for the project's owners.
+	MethodAIUsage = "rubberduck/ai/usage"
+)
+
+// AIProjectConfig is what a project may override of the hub's AI
+// configuration. Keys are never per project.
+type AIProjectConfig struct {
+	Provider        string `json:"provider,omitempty"`
+	Model           string `json:"model,omitempty"`
+	BaseURL         string `json:"baseURL,omitempty"`
+	CompletionModel string `json:"completionModel,omitempty"`
+	FIM             bool   `json:"fim,omitempty"`
+	FIMTemplate     string `json:"fimTemplate,omitempty"`
+	ContextWindow   int    `json:"contextWindow,omitempty"`
+}
+
+// AIConfigParams reads, or with Set replaces, a project's overrides.
+type AIConfigParams struct {
+	Project string           `json:"project"`
+	Set     *AIProjectConfig `json:"set,omitempty"`
+}
+
+// AIConfigResult is a project's overrides and what is in effect. BaseURL
+// is only shown when the project overrides it (the hub's own endpoint may
+// be internal).
+type AIConfigResult struct {
+	Project         string          `json:"project"`
+	Overrides       AIProjectConfig `json:"overrides"`
+	Provider        string          `json:"provider"` // "" or "none": not configured
+	Model           string          `json:"model,omitempty"`
+	CompletionModel string          `json:"completionModel,omitempty"`
+	FIM             bool            `json:"fim,omitempty"`
+}
+
+// AIUsageParams asks for a month's usage ("2006-01"; empty: this month, UTC).
+type AIUsageParams struct {
+	Project string `json:"project"`
+	Month   string `json:"month,omitempty"`
+}
+
+// AIUsageTotals is one person's (or the project's) usage in a month; the
+// cost is an estimate from list prices (local models cost nothing).
+type AIUsageTotals struct {
+	Person       string  `json:"person,omitempty"`
+	Requests     int64   `json:"requests"`
+	InputTokens  int64   `json:"inputTokens"`
+	OutputTokens int64   `json:"outputTokens"`
+	CostUSD      float64 `json:"costUSD"`
+}
+
+// AIUsageResult answers rubberduck/ai/usage. You is the caller's usage
+// across projects; People and Project (this project's) are for owners only.
+type AIUsageResult struct {
+	Month   string          `json:"month"`
+	You     AIUsageTotals   `json:"you"`
+	People  []AIUsageTotals `json:"people,omitempty"`
+	Project *AIUsageTotals  `json:"project,omitempty"`
+}
