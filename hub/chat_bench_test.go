@@ -142,3 +142,33 @@ func BenchmarkFanout2000Tokens30Clients(b *testing.B) {
 		wg.Wait()
 	}
 }
+
+// BenchmarkCancelToProvider measures from rubberduck/chat/cancel leaving a
+// client to the fake provider seeing its HTTP request end: how soon a
+// model stops generating (and costing) after someone presses stop.
+// Goal: 100 ms.
+func BenchmarkCancelToProvider(b *testing.B) {
+	h, fake := aiHub(b)
+	hub.WithoutRateLimits(h.Server)
+	fake.SetDefault(aitest.Reply{Chunks: []string{"thinking"}, Hang: true})
+	cc := newChatClient(b, h, h.Token)
+	samples := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		res := cc.send("think", nil)
+		cc.waitFor("the first delta", func() bool { return cc.deltas[res.ReplyID] != "" })
+		start := time.Now()
+		if err := cc.c.Call(context.Background(), protocol.MethodChatCancel, protocol.ChatRefParams{Project: "demo", MessageID: res.ReplyID}, nil); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case ended := <-fake.Ended():
+			samples = append(samples, ended.Sub(start))
+		case <-time.After(10 * time.Second):
+			b.Fatal("the provider's request never ended")
+		}
+		cc.final(res.ReplyID)
+	}
+	b.StopTimer()
+	aiPercentiles(b, "cancel", samples)
+}
