@@ -48,9 +48,12 @@ func TestHubRestartLosesNoEdit(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	h.kill()
 	phase.Store(1)
-	time.Sleep(700 * time.Millisecond) // typing with the hub down
+	waitStatus(t, e1, "offline", 5*time.Second) // the editor is told
+	time.Sleep(500 * time.Millisecond)          // typing with the hub down
 	h.restart(t)
 	phase.Store(2)
+	waitStatus(t, e1, "connected", 15*time.Second)
+	waitStatus(t, e2, "connected", 15*time.Second)
 	time.Sleep(300 * time.Millisecond)
 	phase.Store(3)
 	wg.Wait()
@@ -77,4 +80,23 @@ func TestHubRestartLosesNoEdit(t *testing.T) {
 		t.Logf("final text:\n%s", final)
 	}
 	t.Logf("%d edits across a SIGKILL and restart of the hub, none lost or doubled", count)
+}
+
+// waitStatus waits until the plugin reports the proxy's connection state.
+func waitStatus(t testing.TB, e *editor, want string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		var got string
+		if err := e.v.ExecLua(`return require('rubberduck').status`, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: status %q, want %q after %v", e.name, got, want, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
