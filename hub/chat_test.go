@@ -14,6 +14,8 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/ai/aitest"
 	"github.com/rubberduckhub/rubberduck/hub/ai/provider"
 	"github.com/rubberduckhub/rubberduck/hub/hubtest"
+	"github.com/rubberduckhub/rubberduck/hub/intel"
+	"github.com/rubberduckhub/rubberduck/hub/intel/lspool"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
 	"github.com/rubberduckhub/rubberduck/lsp/wsrpc"
 )
@@ -415,5 +417,45 @@ func TestAIUsageAndProjectConfig(t *testing.T) {
 	}
 	if u.You.InputTokens != 0 || u.Project == nil || u.Project.InputTokens != 100 || len(u.People) != 1 || u.People[0].Person != "wes" {
 		t.Fatalf("owner's usage view = %+v", u)
+	}
+}
+
+// With code intelligence on the hub, the AI sees the repository map and
+// finds @symbol mentions through it.
+func TestChatContextFromCodeIntelligence(t *testing.T) {
+	h, fake := aiHub(t)
+	src, err := os.ReadFile("intel/testdata/go/shapes.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.ProjectDir, "shapes.go"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	svc := intel.New(intel.Options{Servers: map[string]lspool.ServerConfig{}, DisableSecrets: true})
+	t.Cleanup(func() { _ = svc.Close() })
+	h.SetIntel(svc)
+	cc := newChatClient(t, h, h.Token)
+	// The project is indexed on its first intel request.
+	if err := cc.c.Call(ctx(t), protocol.MethodIntelStatus, protocol.IntelDependenciesParams{Project: "demo"}, &json.RawMessage{}); err != nil {
+		t.Fatal(err)
+	}
+	ip, err := svc.Project("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip.Wait()
+	fake.Enqueue(aitest.Reply{Chunks: []string{"It is a shape."}})
+	res := cc.send("what is @symbol:Circle for?", nil)
+	m, _ := cc.final(res.ReplyID)
+	kinds := map[string]bool{}
+	for _, e := range m.Context.Included {
+		kinds[e.Kind] = true
+	}
+	if !kinds["repoMap"] || !kinds["mention"] {
+		t.Fatalf("context included %+v, want the repo map and the mentioned symbol", m.Context.Included)
+	}
+	body, _ := json.Marshal(fake.Requests()[0].Body)
+	if !strings.Contains(string(body), "Circle struct") {
+		t.Fatalf("the model did not see Circle's definition: %s", body)
 	}
 }
