@@ -199,6 +199,19 @@ function M.send_cursor()
   })
 end
 
+-- send_focus tells the others which file and lines this window shows
+-- (presence and follow mode).
+function M.send_focus()
+  local client = M.client_id and vim.lsp.get_client_by_id(M.client_id)
+  if not client then return end
+  local bufnr = api.nvim_get_current_buf()
+  if not vim.lsp.buf_is_attached(bufnr, M.client_id) then return end
+  client.notify('$/rubberduck/presence/focus', {
+    uri = vim.uri_from_bufnr(bufnr),
+    viewport = { start = vim.fn.line('w0') - 1, ['end'] = vim.fn.line('w$') - 1 },
+  })
+end
+
 function M.setup(opts)
   M.config = vim.tbl_extend('force', M.config, opts or {})
   if not M.config.project then
@@ -214,6 +227,10 @@ function M.setup(opts)
   api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI' }, {
     group = group,
     callback = function() M.send_cursor() end,
+  })
+  api.nvim_create_autocmd({ 'BufEnter', 'WinScrolled' }, {
+    group = group,
+    callback = function() M.send_focus() end,
   })
   for _, b in ipairs(api.nvim_list_bufs()) do
     if api.nvim_buf_is_loaded(b) then M.attach(b) end
