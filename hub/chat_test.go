@@ -459,3 +459,25 @@ func TestChatContextFromCodeIntelligence(t *testing.T) {
 		t.Fatalf("the model did not see Circle's definition: %s", body)
 	}
 }
+
+func TestChatThroughAnthropic(t *testing.T) {
+	fake := aitest.NewAnthropic()
+	t.Cleanup(fake.Close)
+	h := hubtest.Start(t, func(c *hub.Config) {
+		c.AI.Provider = provider.Config{Provider: "anthropic", Model: "claude-sonnet-4-5", BaseURL: fake.BaseURL(), APIKey: "sk-ant-test"}
+		c.AI.Retry = provider.RetryPolicy{Attempts: 1}
+	})
+	fake.Enqueue(aitest.Reply{Chunks: []string{"Quack ", "from Claude."}, Input: 30, Output: 3})
+	a := newChatClient(t, h, h.Token)
+	b := newChatClient(t, h, h.Token)
+	res := a.send("who are you?", nil)
+	for _, cc := range []*chatClient{a, b} {
+		m, streamed := cc.final(res.ReplyID)
+		if m.Status != protocol.ChatDone || m.Text != "Quack from Claude." || streamed != m.Text || m.Usage == nil || m.Usage.InputTokens != 30 {
+			t.Fatalf("got %s %q (streamed %q) usage %+v", m.Status, m.Text, streamed, m.Usage)
+		}
+	}
+	if n := len(fake.Requests()); n != 1 {
+		t.Fatalf("anthropic requests = %d", n)
+	}
+}
