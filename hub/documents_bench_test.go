@@ -1,14 +1,19 @@
 package hub_test
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rubberduckhub/rubberduck/hub/crdt"
 	"github.com/rubberduckhub/rubberduck/hub/hubtest"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
+	"github.com/rubberduckhub/rubberduck/lsp/wsrpc"
 )
 
 // percentiles reports p50 and p99 of ds in milliseconds.
@@ -75,12 +80,15 @@ func BenchmarkKeystrokeFanout50(b *testing.B) {
 	}
 }
 
-// BenchmarkFanout500Rooms: 500 documents with 3 replica clients each, one
-// of them typing, 350 updates a second in total; reports the latency from
-// sending an update to its arrival at the two other clients.
+// BenchmarkFanout500Rooms: 500 projects (rooms), each with one document and
+// 3 replica clients, one of them typing; 350 updates a second in total.
+// Reports the latency from sending an update to its arrival at the two
+// other clients of its room.
 func BenchmarkFanout500Rooms(b *testing.B) {
 	const rooms, rate = 500, 350
 	h := hubtest.Start(b)
+	owner := h.Connect(b)
+	base := b.TempDir()
 	type room struct {
 		mu    sync.Mutex
 		sent  []time.Time
@@ -90,16 +98,31 @@ func BenchmarkFanout500Rooms(b *testing.B) {
 	writers := make([]*replicaClient, rooms)
 	var latMu sync.Mutex
 	var lat []time.Duration
+	dial := func(project string) *replicaClient {
+		rc := &replicaClient{t: b, doc: crdt.New(crdt.NewReplicaID())}
+		rc.c = h.DialWith(b, hubtest.Auth(h.Token), wsrpc.HandlerFunc(rc.handle))
+		initialize(b, rc.c, project, "")
+		return rc
+	}
 	for i := range rooms {
-		path := fmt.Sprintf("r%03d.txt", i)
-		writeProjectFile(b, h, path, "")
-		ref := protocol.DocRef{Project: h.Project, Path: path}
+		name := fmt.Sprintf("room%03d", i)
+		dir := filepath.Join(base, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "f.txt"), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := owner.Call(context.Background(), protocol.MethodProjectAdd, protocol.ProjectAddParams{Name: name, Root: dir}, nil); err != nil {
+			b.Fatal(err)
+		}
+		ref := protocol.DocRef{Project: name, Path: "f.txt"}
 		rm := &room{}
 		rs[i] = rm
-		writers[i] = newReplica(b, h, h.Token)
+		writers[i] = dial(name)
 		writers[i].sync(ref)
 		for k := range 2 {
-			r := newReplica(b, h, h.Token)
+			r := dial(name)
 			r.sync(ref)
 			r.onUpdate = func() {
 				now := time.Now()
