@@ -118,7 +118,9 @@ func byteOffset(text string, pos protocol.Position, encoding string) int {
 // what users of local models complain about most.
 func (sess *session) warnAI(person string, err error) {
 	kind := provider.KindOf(err)
-	if kind == "" || kind == provider.KindCancelled {
+	// A hub without AI says so on request; it does not nag everyone who
+	// types (textDocument/completion also asks the AI).
+	if kind == "" || kind == provider.KindCancelled || kind == provider.KindNotConfigured {
 		return
 	}
 	v, ok := aiLinks.Load(sess.srv.deps.AI)
