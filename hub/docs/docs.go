@@ -415,11 +415,16 @@ func (m *Manager) sendEdit(d *document, s *subscriber, e *lsync.Edit) {
 		err := s.conn.Call(ctx, protocol.MethodApplyEdit, params, &res)
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if s.gone || d.closed || err != nil {
+		if s.gone || d.closed || m.ctx.Err() != nil {
 			return
 		}
-		s.buf.EditResult(e.ID, res.Applied)
-		if !res.Applied {
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return // the connection is gone; its subscription ends with it
+		}
+		// An unanswered edit counts as refused, so the buffer is not
+		// stuck waiting for it forever.
+		s.buf.EditResult(e.ID, err == nil && res.Applied)
+		if err != nil || !res.Applied {
 			m.met.resent.Inc()
 			// A refused edit is re-sent a few times (the typing that
 			// made it stale may still be in transit); beyond that the
