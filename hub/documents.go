@@ -89,8 +89,15 @@ func (sess *session) docClose(_ context.Context, p protocol.DocRef) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	sess.srv.docs.Unsubscribe(sess.conn, ref)
+	sess.closeDoc(ref)
 	return nil, nil
+}
+
+// closeDoc ends the connection's subscription and clears its cursor there.
+// Closing needs no authorisation: it only ever takes something away.
+func (sess *session) closeDoc(ref protocol.DocRef) {
+	sess.srv.docs.Unsubscribe(sess.conn, ref)
+	sess.srv.presence.Cursor(sess.conn, protocol.CursorParams{DocRef: ref, Selections: []protocol.Selection{}})
 }
 
 func (sess *session) docRead(ctx context.Context, p protocol.DocRef) (protocol.DocReadResult, error) {
@@ -157,7 +164,7 @@ func (sess *session) didClose(_ context.Context, p protocol.DidCloseTextDocument
 	if err != nil {
 		return nil, err
 	}
-	sess.srv.docs.Unsubscribe(sess.conn, ref)
+	sess.closeDoc(ref)
 	return nil, nil
 }
 
