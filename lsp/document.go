@@ -314,3 +314,33 @@ func editEnds(a, b string) (p, s int) {
 	}
 	return commonEnds(a, b)
 }
+
+// disjoint reports whether two non-empty state vectors share no replica:
+// the hub's document is a different history from ours (its store was lost
+// and it loaded the file afresh), and merging the two would double the text.
+func disjoint(a, b crdt.StateVector) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	for id, n := range a {
+		if n > 0 && b[id] > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// adoptHistory replaces the replica with the hub's (different) history and
+// makes what the editor shows local edits on top of it, so nothing the
+// person sees is lost and nothing is doubled. It returns the updates to send.
+func (d *document) adoptHistory(hubState []byte) ([][]byte, error) {
+	fresh := crdt.New(crdt.NewReplicaID())
+	if _, err := fresh.Apply(hubState); err != nil {
+		return nil, fmt.Errorf("adopt hub history: %w", err)
+	}
+	d.replica = fresh
+	d.pending = nil
+	d.reset = false
+	d.opened = fresh.Text() // the editor's text counts as edits made since
+	return d.joinHub()
+}

@@ -151,3 +151,38 @@ func runSim(t *testing.T, seed uint64) {
 func toLSP(p protocol.Position) lsp.Position {
 	return lsp.Position{Line: p.Line, Character: p.Character}
 }
+
+// TestDocumentAdoptsLostHistory: a hub that lost a document's history (and
+// loaded the file afresh) is detected by disjoint state vectors; the
+// editor's text is re-sent as edits on the new history, not doubled.
+func TestDocumentAdoptsLostHistory(t *testing.T) {
+	hub1 := crdt.New(crdt.NewReplicaID())
+	_, _ = hub1.Insert("disk", 0, "hello\n")
+	d := newDocument("file:///p/a.txt", "a.txt", 1, "hello\n", crdt.UTF16, "me")
+	_ = d.remote(hub1.EncodeState())
+	_, _ = d.joinHub()
+	r := lsp.Range{Start: lsp.Position{Line: 0, Character: 5}, End: lsp.Position{Line: 0, Character: 5}}
+	if _, err := d.didChange(2, []contentChange{{Range: &r, Text: " world"}}); err != nil {
+		t.Fatal(err)
+	}
+	hub2 := crdt.New(crdt.NewReplicaID()) // restarted without its store
+	_, _ = hub2.Insert("disk", 0, "hello\n")
+	if !disjoint(d.replica.StateVector(), hub2.StateVector()) {
+		t.Fatal("fresh hub history not detected")
+	}
+	if disjoint(d.replica.StateVector(), hub1.StateVector()) {
+		t.Fatal("same history reported as lost")
+	}
+	ups, err := d.adoptHistory(hub2.EncodeState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range ups {
+		if _, err := hub2.Apply(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := hub2.Text(); got != "hello world\n" || d.replica.Text() != got || d.text != got {
+		t.Fatalf("hub %q, replica %q, editor %q; want %q", got, d.replica.Text(), d.text, "hello world\n")
+	}
+}

@@ -452,6 +452,22 @@ func (p *proxy) synced(d *document, gen uint64, res protocol.DocSyncResult, err 
 		p.log.Warn("doc sync", "path", d.path, "err", err)
 		return
 	}
+	hubSV, err := crdt.DecodeStateVector(res.StateVector)
+	if err != nil {
+		hubSV = crdt.StateVector{}
+	}
+	if d.joined && disjoint(d.replica.StateVector(), hubSV) {
+		// The hub came back without this document's history. Keep the
+		// person's text on top of the hub's new history instead of
+		// merging two histories of the same text into a doubled one.
+		p.log.Warn("hub lost the document's history; re-sending this editor's text as edits", "path", d.path)
+		p.status("connected", "RubberDuck: the hub lost recent history of "+d.path+"; your text was kept and re-sent", lsp.MessageTypeWarning)
+		if _, err := d.adoptHistory(res.Update); err != nil {
+			p.log.Error("doc sync", "path", d.path, "err", err)
+			return
+		}
+		res.Update = nil
+	}
 	if len(res.Update) > 0 {
 		if err := d.remote(res.Update); err != nil {
 			p.log.Error("doc sync", "path", d.path, "err", err)
@@ -465,10 +481,6 @@ func (p *proxy) synced(d *document, gen uint64, res protocol.DocSyncResult, err 
 		}
 	}
 	d.syncGen = gen
-	hubSV, err := crdt.DecodeStateVector(res.StateVector)
-	if err != nil {
-		hubSV = crdt.StateVector{}
-	}
 	if up := d.replica.EncodeSince(hubSV); len(up) > 0 && res.Role != "reader" {
 		p.sendUpdate(d, up)
 	}
