@@ -21,8 +21,11 @@ type Config struct {
 	MaxMessageBytes int64
 	// SendQueue bounds the messages waiting for one slow client.
 	SendQueue int
-	// PingInterval is the keepalive period (default 30 s).
+	// PingInterval and PongTimeout drive keepalive: a client that answers
+	// nothing for both is dropped, and its cursor and presence with it
+	// (defaults 2 s and 3 s: a vanished person is gone within 5 s).
 	PingInterval time.Duration
+	PongTimeout  time.Duration
 	// AllowedOrigins are extra browser origins (scheme://host:port) allowed
 	// to open /lsp besides the hub's own.
 	AllowedOrigins []string
@@ -56,7 +59,10 @@ func (c *Config) fill() {
 		c.MaxMessageBytes = wsrpc.DefaultMaxMessageBytes
 	}
 	if c.PingInterval == 0 {
-		c.PingInterval = wsrpc.DefaultPingInterval
+		c.PingInterval = 2 * time.Second
+	}
+	if c.PongTimeout <= 0 {
+		c.PongTimeout = 3 * time.Second
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 5 * time.Second

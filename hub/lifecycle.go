@@ -41,7 +41,18 @@ func (sess *session) initialize(ctx context.Context, p protocol.InitializeParams
 	return &protocol.InitializeResult{
 		ServerInfo: &lsp.ServerInfo{Name: "rubberduck", Version: sess.srv.cfg.Version},
 		Capabilities: protocol.ServerCapabilities{
+			ServerCapabilities: lsp.ServerCapabilities{
+				// Thin clients (the browser, plain LSP clients) edit
+				// rubberduck:// documents with incremental didChange.
+				TextDocumentSync: lsp.TextDocumentSyncOptions{
+					OpenClose: true,
+					Change:    lsp.TextDocumentSyncKindIncremental,
+					Save:      &lsp.SaveOptions{},
+				},
+			},
 			PositionEncoding: enc,
+			// LSP 3.18 inline completion, answered by the AI engine.
+			InlineCompletionProvider: map[string]any{},
 			Experimental: map[string]any{"rubberduck": protocol.ExperimentalCapabilities{
 				ProtocolVersion: protocol.Version,
 				MaxMessageBytes: sess.srv.cfg.MaxMessageBytes,

@@ -56,6 +56,7 @@ func (s *Server) serveSession(ctx context.Context, ws *websocket.Conn, ident aut
 		MaxMessageBytes: s.cfg.MaxMessageBytes,
 		SendQueue:       s.cfg.SendQueue,
 		PingInterval:    s.cfg.PingInterval,
+		PongTimeout:     s.cfg.PongTimeout,
 		Concurrent:      s.isConcurrent,
 		Logger:          sess.log,
 		Events:          wsEvents{s.metrics},
