@@ -198,6 +198,7 @@ func (s *Server) newDocs() *docs.Manager {
 		Files: func(ctx context.Context, project string) (docs.Files, error) {
 			return s.workspaces.root(ctx, project)
 		},
+		Changed:    s.feed.changed,
 		Registerer: s.metrics.registry,
 		Logger:     s.log.With("subsystem", "docs"),
 	})

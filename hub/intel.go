@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/rubberduckhub/rubberduck/hub/ai"
 	"github.com/rubberduckhub/rubberduck/hub/auth"
@@ -25,19 +24,17 @@ import (
 // own index (hub/intel/index) as fallback. Each authorises, then delegates
 // to hub/intel.
 
-// intelServices attaches a code intelligence service to a Server until
-// Deps carries one (SetIntel).
-var intelServices sync.Map // *Server -> *intel.Service
-
-// SetIntel gives the server its code intelligence; call it before Serve.
+// SetIntel replaces the server's code intelligence (Open gives every hub
+// one); tests use it to pick language servers. Call it before Serve.
 // Projects are added to the service on their first intel request.
-func (s *Server) SetIntel(svc *intel.Service) { intelServices.Store(s, svc) }
-
-func (s *Server) intelService() *intel.Service {
-	v, _ := intelServices.Load(s)
-	svc, _ := v.(*intel.Service)
-	return svc
+func (s *Server) SetIntel(svc *intel.Service) {
+	if s.intel != nil && s.intel != svc {
+		_ = s.intel.Close()
+	}
+	s.intel = svc
 }
+
+func (s *Server) intelService() *intel.Service { return s.intel }
 
 // intelProject authorises action for the caller and returns the project's
 // code intelligence, starting it (initial index through the sandbox) on

@@ -21,6 +21,7 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/audit"
 	"github.com/rubberduckhub/rubberduck/hub/auth"
 	"github.com/rubberduckhub/rubberduck/hub/docs"
+	"github.com/rubberduckhub/rubberduck/hub/intel"
 	"github.com/rubberduckhub/rubberduck/hub/presence"
 	"github.com/rubberduckhub/rubberduck/hub/project"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
@@ -66,6 +67,9 @@ type Server struct {
 	// docs holds the open documents (hub/docs); presence who is where.
 	docs     *docs.Manager
 	presence *presence.Tracker
+	// intel serves code intelligence; feed keeps it on the live text.
+	intel *intel.Service
+	feed  *intelFeed
 
 	httpSrv *http.Server
 	ln      net.Listener
@@ -104,7 +108,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.workspaces = newWorkspaces(s)
 	s.watches = newProjectWatches(s)
 	s.rooms.hooks = append(s.rooms.hooks, s.watches.hook())
+	s.feed = newIntelFeed(s)
 	s.docs = s.newDocs()
+	s.intel = intel.New(intel.Options{Hub: s.IntelHub(), Logger: s.log.With("subsystem", "intel")})
 	s.watches.docs = s.docs.Watcher
 	s.presence = s.newPresence()
 	s.rooms.hooks = append(s.rooms.hooks, s.documentsHook(), s.presenceHook())
@@ -183,6 +189,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-waited:
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("connections still open after grace period: %w", ctx.Err()))
+	}
+	s.feed.stop()
+	if cerr := s.intel.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
 	if cerr := s.docs.Close(); cerr != nil {
 		err = errors.Join(err, cerr)

@@ -70,6 +70,7 @@ func (w *projectWatches) join(sess *session, name string) {
 	}
 	pw.unsub = w.srv.deps.Watch.Subscribe(name, func(b watch.Batch) {
 		_ = w.srv.rooms.broadcast(name, protocol.MethodFilesChanged, b, nil)
+		w.srv.feed.filesChanged(b)
 	})
 }
 

@@ -91,6 +91,11 @@ type Options struct {
 	// SnapshotEvery is how many logged updates trigger a snapshot that
 	// compacts the log (default 500).
 	SnapshotEvery int
+	// Changed, when set, is told after every committed change of a
+	// document, whatever its source (an editor, the disk, the AI), so
+	// code intelligence can follow the live text. It runs with the
+	// document locked: it must only take note, never call back.
+	Changed func(ref protocol.DocRef)
 	// Registerer receives the rubberduck_docs_* metrics (optional).
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -338,6 +343,9 @@ func (m *Manager) commit(ctx context.Context, d *document, updates [][]byte, cha
 			continue
 		}
 		m.sendEdit(d, sub, sub.buf.RemoteApplied(changes))
+	}
+	if m.opts.Changed != nil {
+		m.opts.Changed(d.ref)
 	}
 	return nil
 }
