@@ -73,37 +73,15 @@ type chatConn struct {
 // dialChat connects, initializes and joins the project (the only one the
 // person has when --project is not given).
 func dialChat(cmd *cobra.Command) (*chatConn, error) {
-	k, err := loadConfig(cmd)
-	if err != nil {
-		return nil, err
-	}
-	lspURL, err := lspURLFor(k.String("hub"))
-	if err != nil {
-		return nil, err
-	}
-	token, err := readToken(k.String("token-file"), k.String("token"), k.String("data"))
-	if err != nil {
-		return nil, err
-	}
 	cc := &chatConn{signal: make(chan struct{}, 1)}
+	hc, err := dialHubWith(cmd, wsrpc.HandlerFunc(cc.handle))
+	if err != nil {
+		return nil, err
+	}
+	c := hc.Client
+	cc.Client = c
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 15*time.Second)
 	defer cancel()
-	c, err := wsrpc.Dial(ctx, lspURL, map[string][]string{"Authorization": {"Bearer " + token}}, wsrpc.HandlerFunc(cc.handle), wsrpc.Options{})
-	if err != nil {
-		var de *wsrpc.DialError
-		if errors.As(err, &de) && de.Status == 401 {
-			return nil, errors.New("the hub refused the token (401): check --token-file or RUBBERDUCK_TOKEN")
-		}
-		return nil, fmt.Errorf("connect to the hub at %s: %w (is `rubberduck serve` running?)", k.String("hub"), err)
-	}
-	cc.Client = c
-	var p protocol.InitializeParams
-	p.InitializationOptions = &protocol.InitializationOptions{Client: "cli"}
-	if err := c.Call(ctx, protocol.MethodInitialize, p, nil); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("initialize: %w", friendly(err))
-	}
-	_ = c.Notify(protocol.MethodInitialized, struct{}{})
 	var who struct {
 		Name string `json:"name"`
 	}

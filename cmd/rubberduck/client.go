@@ -39,7 +39,11 @@ type hubClient struct {
 	out  io.Writer
 }
 
-func dialHub(cmd *cobra.Command) (*hubClient, error) {
+func dialHub(cmd *cobra.Command) (*hubClient, error) { return dialHubWith(cmd, nil) }
+
+// dialHubWith connects and initializes, serving the hub's notifications
+// with h (nil ignores them).
+func dialHubWith(cmd *cobra.Command, h wsrpc.Handler) (*hubClient, error) {
 	k, err := loadConfig(cmd)
 	if err != nil {
 		return nil, err
@@ -52,9 +56,12 @@ func dialHub(cmd *cobra.Command) (*hubClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 15*time.Second)
 	defer cancel()
-	c, err := wsrpc.Dial(ctx, lspURL, map[string][]string{"Authorization": {"Bearer " + token}}, nil, wsrpc.Options{PingInterval: -1})
+	if h == nil {
+		h = wsrpc.HandlerFunc(func(context.Context, *wsrpc.Conn, *protocol.Message) (any, error) { return nil, nil })
+	}
+	c, err := wsrpc.Dial(ctx, lspURL, map[string][]string{"Authorization": {"Bearer " + token}}, h, wsrpc.Options{PingInterval: -1})
 	if err != nil {
 		var de *wsrpc.DialError
 		if errors.As(err, &de) && de.Status == 401 {
@@ -66,7 +73,7 @@ func dialHub(cmd *cobra.Command) (*hubClient, error) {
 	p.InitializationOptions = &protocol.InitializationOptions{Client: "cli"}
 	if err := c.Call(ctx, protocol.MethodInitialize, p, nil); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("initialize: %w", err)
+		return nil, fmt.Errorf("initialize: %w", friendly(err))
 	}
 	_ = c.Notify(protocol.MethodInitialized, struct{}{})
 	return &hubClient{Client: c, json: k.Bool("json"), out: cmd.OutOrStdout()}, nil
