@@ -229,8 +229,18 @@ func (p *proxy) initialize(ctx context.Context, reply jsonrpc2.Replier, raw json
 						Change:    lsp.TextDocumentSyncKindIncremental,
 						Save:      &lsp.SaveOptions{},
 					},
+					// Answered by the hub's shared language servers and AI,
+					// forwarded with URIs rewritten. Read-only requests only:
+					// edits reach documents through the CRDT, never twice.
+					HoverProvider:          true,
+					DefinitionProvider:     true,
+					ReferencesProvider:     true,
+					DocumentSymbolProvider: true,
+					CompletionProvider:     &lsp.CompletionOptions{TriggerCharacters: []string{"."}},
+					SignatureHelpProvider:  &lsp.SignatureHelpOptions{TriggerCharacters: []string{"(", ","}},
 				},
-				PositionEncoding: enc,
+				InlineCompletionProvider: map[string]any{},
+				PositionEncoding:         enc,
 				Experimental: map[string]any{"rubberduck": protocol.ExperimentalCapabilities{
 					ProtocolVersion: protocol.Version,
 				}},

@@ -48,7 +48,18 @@ func TestServeEndsCleanly(t *testing.T) {
 			if res.Capabilities.PositionEncoding != "utf-32" || res.OffsetEncoding != "utf-32" {
 				t.Errorf("negotiated %q/%q, want utf-32", res.Capabilities.PositionEncoding, res.OffsetEncoding)
 			}
-			time.Sleep(100 * time.Millisecond) // let the hub connection come up
+			// Requests the proxy does not serve go to the hub.
+			var ping struct {
+				Time string `json:"time"`
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for ping.Time == "" && time.Now().Before(deadline) {
+				_, _ = editor.Call(ctx, "rubberduck/ping", nil, &ping)
+				time.Sleep(20 * time.Millisecond)
+			}
+			if ping.Time == "" {
+				t.Error("rubberduck/ping was not forwarded to the hub")
+			}
 			if end == "exit" {
 				_ = editor.Notify(ctx, "exit", nil)
 			} else {
