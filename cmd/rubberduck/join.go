@@ -11,9 +11,8 @@ import (
 	"github.com/rubberduckhub/rubberduck/lsp"
 )
 
-// newJoinCmd is `rubberduck join`; root.go adds it beside lsp.
-//
-//lint:ignore U1000 registered in root.go's AddCommand by the lead (file ownership)
+// newJoinCmd is `rubberduck join`: someone on another machine mirrors a
+// project so their editor can open it with the proxy.
 func newJoinCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "join HUB PROJECT DIR",
