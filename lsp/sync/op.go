@@ -29,17 +29,6 @@ const (
 	del
 )
 
-// baseLen is the length of the text the op applies to.
-func (o op) baseLen() int {
-	n := 0
-	for _, c := range o {
-		if c.kind != insert {
-			n += c.n
-		}
-	}
-	return n
-}
-
 // targetLen is the length of the text after the op.
 func (o op) targetLen() int {
 	n := 0
@@ -113,17 +102,6 @@ func (b *builder) delete(n int) {
 	b.o = append(b.o, comp{kind: del, n: n})
 }
 
-func (b *builder) add(c comp) {
-	switch c.kind {
-	case retain:
-		b.retain(c.n)
-	case insert:
-		b.insert(c.s)
-	case del:
-		b.delete(c.n)
-	}
-}
-
 // identity is the op that keeps a text of n code points as it is.
 func identity(n int) op {
 	var b builder
@@ -142,7 +120,8 @@ func replaceOp(n, pos, dl int, s string) op {
 	return b.o
 }
 
-// apply runs o on text, which must be o.baseLen() code points long.
+// apply runs o on text, which must be as long (in code points) as the
+// text o was built against.
 func (o op) apply(text string) string {
 	var sb strings.Builder
 	sb.Grow(len(text))
