@@ -40,7 +40,7 @@ build: ## build bin/rubberduck
 run: build tools ## start the hub on $(ADDR), serving this repository as the demo project
 	PATH="$(TOOLS_BIN):$$PATH" $(BIN)/rubberduck serve --addr $(ADDR) --project rubberduck=$(CURDIR)
 
-test: deps tools check-fmt vet test-go ## run every check CI runs
+test: deps tools lint test-go ## run every check CI runs: gofmt, vet, staticcheck, all tests
 
 test-go:
 	$(GO) test -race $(TEST_FLAGS) $$($(GO) list ./... | grep -v -x -F $(addprefix -e github.com/rubberduckhub/rubberduck/,$(PURE_PACKAGES:./%=%)))
