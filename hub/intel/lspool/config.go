@@ -58,15 +58,17 @@ func setting(settings map[string]any, section string) any {
 	return cur
 }
 
-// lookPath finds a program in PATH or in extra directories.
+// lookPath finds a program in PATH or in extra directories. The path it
+// returns is absolute: servers run in the project's directory, where a
+// relative tool directory would point somewhere else.
 func lookPath(name string, dirs []string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
+		return filepath.Abs(p)
 	}
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if q, err := exec.LookPath(p); err == nil {
-			return q, nil
+			return filepath.Abs(q)
 		}
 	}
 	return "", exec.ErrNotFound
