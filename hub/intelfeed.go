@@ -18,6 +18,7 @@ type intelFeed struct {
 
 	mu      sync.Mutex
 	pending map[protocol.DocRef]*time.Timer
+	open    map[protocol.DocRef]bool // documents intel has been told are open
 	stopped bool
 }
 
@@ -25,7 +26,7 @@ type intelFeed struct {
 const feedDelay = 150 * time.Millisecond
 
 func newIntelFeed(srv *Server) *intelFeed {
-	return &intelFeed{srv: srv, pending: make(map[protocol.DocRef]*time.Timer)}
+	return &intelFeed{srv: srv, pending: make(map[protocol.DocRef]*time.Timer), open: make(map[protocol.DocRef]bool)}
 }
 
 // changed notes that a document changed; it never blocks (docs calls it
@@ -42,7 +43,7 @@ func (f *intelFeed) changed(ref protocol.DocRef) {
 func (f *intelFeed) flush(ref protocol.DocRef) {
 	f.mu.Lock()
 	delete(f.pending, ref)
-	stopped := f.stopped
+	stopped, known := f.stopped, f.open[ref]
 	f.mu.Unlock()
 	if stopped {
 		return
@@ -55,12 +56,24 @@ func (f *intelFeed) flush(ref protocol.DocRef) {
 	if err != nil {
 		return // intel starts a project on its first request
 	}
+	// Language servers must see didOpen before didChange and didClose.
 	ctx := context.Background()
-	if text, open := f.srv.docs.Text(ref); open {
+	text, open := f.srv.docs.Text(ref)
+	switch {
+	case open && known:
 		err = p.DocChanged(ctx, ref.Path, text)
-	} else {
+	case open:
+		err = p.DocOpened(ctx, ref.Path, text)
+	case known:
 		err = p.DocClosed(ctx, ref.Path)
 	}
+	f.mu.Lock()
+	if open {
+		f.open[ref] = true
+	} else {
+		delete(f.open, ref)
+	}
+	f.mu.Unlock()
 	if err != nil {
 		f.srv.log.Debug("code intelligence did not take a document change", "project", ref.Project, "err", err)
 	}
