@@ -92,9 +92,10 @@ type Options struct {
 	// compacts the log (default 500).
 	SnapshotEvery int
 	// Changed, when set, is told after every committed change of a
-	// document, whatever its source (an editor, the disk, the AI), so
-	// code intelligence can follow the live text. It runs with the
-	// document locked: it must only take note, never call back.
+	// document, whatever its source (an editor, the disk, the AI), and
+	// when an idle document closes, so code intelligence can follow the
+	// live text. It may run with the document locked: it must only take
+	// note, never call back.
 	Changed func(ref protocol.DocRef)
 	// Registerer receives the rubberduck_docs_* metrics (optional).
 	Registerer prometheus.Registerer
@@ -607,6 +608,9 @@ func (m *Manager) closeIdle() {
 			delete(m.docs, d.ref)
 		}
 		m.mu.Unlock()
+		if m.opts.Changed != nil {
+			m.opts.Changed(d.ref) // it is closed now: followers go back to disk
+		}
 	}
 }
 
