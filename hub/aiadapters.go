@@ -373,6 +373,12 @@ func (d aiDocuments) Text(ctx context.Context, project, path string) (string, ui
 	if err != nil {
 		return "", 0, err
 	}
+	return srv.liveText(ctx, project, path)
+}
+
+// liveText is a document's text as everyone sees it: the shared document
+// when it is open, else the file on disk; with its version (a hash).
+func (srv *Server) liveText(ctx context.Context, project, path string) (string, uint64, error) {
 	ref, err := docRef(protocol.DocRef{Project: project, Path: path})
 	if err != nil {
 		return "", 0, err
@@ -408,11 +414,19 @@ func (d aiDocuments) Apply(ctx context.Context, project, path, author string, ve
 	if p, _, err := d.l.principal(author); err == nil {
 		actor = p.UserID
 	}
-	ctx = sandbox.WithActor(ctx, actor)
+	return srv.applyEdits(sandbox.WithActor(ctx, actor), ref, author, version, edits)
+}
+
+// applyEdits applies byte edits made against version of a document's live
+// text, as author: through the shared document when it is open (merging
+// with whatever people type meanwhile), else to the file on disk with its
+// etag. ErrStale when the text moved on. The actor for the audit trail is
+// in ctx.
+func (srv *Server) applyEdits(ctx context.Context, ref protocol.DocRef, author string, version uint64, edits []propose.Edit) error {
 	if srv.docs.IsOpen(ref) {
-		return d.applyLive(ctx, srv, ref, author, version, edits)
+		return srv.applyLive(ctx, ref, author, version, edits)
 	}
-	root, err := srv.workspaces.root(ctx, project)
+	root, err := srv.workspaces.root(ctx, ref.Project)
 	if err != nil {
 		return err
 	}
@@ -446,7 +460,7 @@ func (d aiDocuments) Apply(ctx context.Context, project, path, author string, ve
 }
 
 // applyLive edits an open document through a short-lived replica.
-func (d aiDocuments) applyLive(ctx context.Context, srv *Server, ref protocol.DocRef, author string, version uint64, edits []propose.Edit) error {
+func (srv *Server) applyLive(ctx context.Context, ref protocol.DocRef, author string, version uint64, edits []propose.Edit) error {
 	conn := &discardConn{}
 	res, err := srv.docs.Sync(ctx, conn, ref, author, nil)
 	if err != nil {

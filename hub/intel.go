@@ -10,11 +10,14 @@ import (
 	"strings"
 
 	"github.com/rubberduckhub/rubberduck/hub/ai"
+	"github.com/rubberduckhub/rubberduck/hub/ai/propose"
 	"github.com/rubberduckhub/rubberduck/hub/auth"
+	"github.com/rubberduckhub/rubberduck/hub/crdt"
 	"github.com/rubberduckhub/rubberduck/hub/intel"
 	"github.com/rubberduckhub/rubberduck/hub/intel/index"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
+	lsync "github.com/rubberduckhub/rubberduck/lsp/sync"
 	"github.com/rubberduckhub/rubberduck/sandbox"
 )
 
@@ -364,8 +367,78 @@ func (h intelHub) Notify(_ context.Context, project, person, method string, para
 	}
 }
 
-// ApplyEdit is refused until the shared documents (hub/docs) take
-// language servers' workspace edits; the server is told it failed.
-func (h intelHub) ApplyEdit(context.Context, string, string, json.RawMessage) (bool, error) {
-	return false, errors.New("workspace edits from language servers are not applied yet")
+// ApplyEdit applies a language server's workspace edit (a rename, a
+// code action) to the shared documents on behalf of the person whose
+// request caused it, if they may write: open documents change through the
+// CRDT, so every editor sees the edit and nobody's typing is lost; closed
+// files are rewritten on disk through the sandbox. Each file's edits are
+// checked against the text the server saw; a file that moved on since is
+// refused rather than edited in the wrong place.
+func (h intelHub) ApplyEdit(ctx context.Context, project, person string, raw json.RawMessage) (bool, error) {
+	s := h.s
+	var ident *auth.Principal
+	for _, sess := range s.rooms.sessions(project) {
+		if sess.ident.UserID == person {
+			id := sess.ident
+			ident = &id
+			break
+		}
+	}
+	if ident == nil {
+		return false, errors.New("the person who asked for this edit is no longer connected")
+	}
+	if _, err := s.deps.Auth.Authorize(ctx, *ident, project, auth.ActionWrite); err != nil {
+		return false, errors.New("the person who asked for this edit may not change files")
+	}
+	var we struct {
+		Changes         map[string][]protocol.TextEdit `json:"changes"`
+		DocumentChanges []protocol.TextDocumentEdit    `json:"documentChanges"`
+	}
+	if err := json.Unmarshal(raw, &we); err != nil {
+		return false, fmt.Errorf("workspace edit: %w", err)
+	}
+	files := we.Changes
+	if files == nil {
+		files = make(map[string][]protocol.TextEdit)
+	}
+	for _, dc := range we.DocumentChanges {
+		files[dc.TextDocument.URI] = append(files[dc.TextDocument.URI], dc.Edits...)
+	}
+	ctx = sandbox.WithActor(ctx, ident.UserID)
+	for uri, edits := range files {
+		ref, err := protocol.ParseDocURI(uri)
+		if err != nil || ref.Project != project {
+			return false, fmt.Errorf("workspace edit names a document outside the project")
+		}
+		if ref, err = docRef(ref); err != nil {
+			return false, err
+		}
+		text, version, err := s.liveText(ctx, project, ref.Path)
+		if err != nil {
+			return false, err
+		}
+		byteEdits := make([]propose.Edit, 0, len(edits))
+		for _, e := range edits {
+			start, err1 := lspByteOffset(text, e.Range.Start)
+			end, err2 := lspByteOffset(text, e.Range.End)
+			if err := errors.Join(err1, err2); err != nil {
+				return false, fmt.Errorf("edit of %s: %w", ref.Path, err)
+			}
+			byteEdits = append(byteEdits, propose.Edit{Start: start, End: end, NewText: e.NewText})
+		}
+		if err := s.applyEdits(ctx, ref, ident.UserName, version, byteEdits); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// lspByteOffset turns a language server's position (UTF-16, as LSP's
+// default) into a byte offset in text.
+func lspByteOffset(text string, pos protocol.Position) (int, error) {
+	cp, err := lsync.Offset(text, pos, crdt.UTF16)
+	if err != nil {
+		return 0, err
+	}
+	return crdt.Convert(text, cp, crdt.CodePoint, crdt.UTF8)
 }
