@@ -49,6 +49,9 @@ func (sess *session) initialize(ctx context.Context, p protocol.InitializeParams
 					Change:    lsp.TextDocumentSyncKindIncremental,
 					Save:      &lsp.SaveOptions{},
 				},
+				// The AI's code actions (codeactions.go).
+				CodeActionProvider:     true,
+				ExecuteCommandProvider: &lsp.ExecuteCommandOptions{Commands: aiCommands()},
 			},
 			PositionEncoding: enc,
 			// LSP 3.18 inline completion, answered by the AI engine.

@@ -26,6 +26,10 @@ func (s *Server) methodTable() map[string]method {
 		protocol.MethodProjectRevoke:  {handle: handler((*session).revokeRole)},
 		protocol.MethodProjectMembers: {handle: handler((*session).members)},
 
+		// codeactions.go
+		"textDocument/codeAction":  {handle: handler((*session).codeActions)},
+		"workspace/executeCommand": {handle: handler((*session).executeCommand), concurrent: true},
+
 		// files.go
 		protocol.MethodFilesStat:          {handle: handler((*session).statFile)},
 		protocol.MethodFilesList:          {handle: handler((*session).listFiles)},
