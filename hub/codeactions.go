@@ -29,14 +29,9 @@ var aiCodeActions = []struct {
 	{ai.ActionDocument, "RubberDuck: Document this code", "source"},
 }
 
-// aiCommands are the commands announced in executeCommandProvider.
-func aiCommands() []string {
-	out := make([]string, 0, len(aiCodeActions))
-	for _, a := range aiCodeActions {
-		out = append(out, aiCommandPrefix+a.action)
-	}
-	return out
-}
+// aiCommands are the commands announced in executeCommandProvider; the
+// protocol's list, which the editor proxy announces too.
+func aiCommands() []string { return protocol.AICommands }
 
 // codeActionParams is the part of LSP's CodeActionParams the hub reads.
 type codeActionParams struct {

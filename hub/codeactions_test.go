@@ -59,3 +59,26 @@ func TestAICodeActionsFromTheEditorsMenu(t *testing.T) {
 		t.Fatalf("unknown command = %v", err)
 	}
 }
+
+// The protocol's command list (announced by the proxy too) is exactly the
+// hub's actions.
+func TestAICommandListMatchesTheActions(t *testing.T) {
+	h, _ := aiHub(t)
+	cc := newChatClient(t, h, h.Token)
+	var actions []struct {
+		Command struct {
+			Command string `json:"command"`
+		} `json:"command"`
+	}
+	params := map[string]any{"textDocument": map[string]any{"uri": "rubberduck://demo/a.go"}, "range": protocol.Range{}}
+	if err := cc.c.Call(ctx(t), "textDocument/codeAction", params, &actions); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range actions {
+		got = append(got, a.Command.Command)
+	}
+	if strings.Join(got, ",") != strings.Join(protocol.AICommands, ",") {
+		t.Fatalf("actions %v, announced %v", got, protocol.AICommands)
+	}
+}

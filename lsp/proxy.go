@@ -238,6 +238,10 @@ func (p *proxy) initialize(ctx context.Context, reply jsonrpc2.Replier, raw json
 					DocumentSymbolProvider: true,
 					CompletionProvider:     &lsp.CompletionOptions{TriggerCharacters: []string{"."}},
 					SignatureHelpProvider:  &lsp.SignatureHelpOptions{TriggerCharacters: []string{"(", ","}},
+					// The AI's code actions: their edits become proposals
+					// in the shared conversation, not edits here.
+					CodeActionProvider:     true,
+					ExecuteCommandProvider: &lsp.ExecuteCommandOptions{Commands: protocol.AICommands},
 				},
 				InlineCompletionProvider: map[string]any{},
 				PositionEncoding:         enc,
