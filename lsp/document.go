@@ -63,6 +63,10 @@ type document struct {
 	// syncGen is the hub connection generation this document was last
 	// synced on; updates are sent live only on that connection.
 	syncGen uint64
+	// readOnly is set when the hub says the person is a reader: their
+	// typing is not shared, and the editor is put back to the shared text.
+	readOnly     bool
+	toldReadOnly bool // the person was told once per document
 }
 
 // pendingEdit is a workspace/applyEdit sent to the editor and not yet
@@ -85,6 +89,10 @@ func newDocument(uri lsp.DocumentURI, path string, version int32, text string, u
 		text:    text, opened: text, version: version,
 	}
 }
+
+// errReadOnly means a reader typed: nothing was shared and the editor will
+// be put back to the shared text.
+var errReadOnly = errors.New("read-only: the change was not shared")
 
 // errDiverged means the editor reported a change that does not fit the text
 // the proxy believes it has; the caller reopens the document from scratch.
@@ -122,6 +130,22 @@ func (d *document) didChange(version int32, changes []contentChange) ([][]byte, 
 			d.text = p.expected
 			start = echo + 1
 		}
+	}
+	if d.readOnly && d.joined {
+		// A reader's change stays out of the replicas; the editor shows
+		// text mirror does not hold, so nextEdit resets it.
+		for _, ch := range changes[start:] {
+			t, err := applyChange(d.text, ch, d.unit)
+			if err != nil {
+				return nil, errDiverged
+			}
+			d.text = t
+		}
+		if len(changes[start:]) > 0 {
+			d.reset = true
+			return nil, errReadOnly
+		}
+		return nil, nil
 	}
 	var out [][]byte
 	for _, ch := range changes[start:] {

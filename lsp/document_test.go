@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -184,5 +185,48 @@ func TestDocumentAdoptsLostHistory(t *testing.T) {
 	}
 	if got := hub2.Text(); got != "hello world\n" || d.replica.Text() != got || d.text != got {
 		t.Fatalf("hub %q, replica %q, editor %q; want %q", got, d.replica.Text(), d.text, "hello world\n")
+	}
+}
+
+// A reader's typing is neither shared nor kept: the editor is put back to
+// the shared text, while remote edits keep arriving.
+func TestReaderTypingIsUndoneNotShared(t *testing.T) {
+	hub := crdt.New(crdt.NewReplicaID())
+	_, _ = hub.Insert("disk", 0, "hello\n")
+	d := newDocument("file:///p/a.txt", "a.txt", 1, "hello\n", crdt.UTF16, "rita")
+	if err := d.remote(hub.EncodeState()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.joinHub(); err != nil {
+		t.Fatal(err)
+	}
+	d.readOnly = true
+	r := lsp.Range{Start: lsp.Position{Line: 0, Character: 5}, End: lsp.Position{Line: 0, Character: 5}}
+	ups, err := d.didChange(2, []contentChange{{Range: &r, Text: " world"}})
+	if !errors.Is(err, errReadOnly) || len(ups) != 0 {
+		t.Fatalf("reader's change: %d updates, err %v; want none and errReadOnly", len(ups), err)
+	}
+	if d.replica.Text() != "hello\n" {
+		t.Fatalf("replica = %q: the reader's change got in", d.replica.Text())
+	}
+	edit := d.nextEdit()
+	if edit == nil || edit.expected != "hello\n" {
+		t.Fatalf("no edit back to the shared text: %+v", edit)
+	}
+	// The editor applies the revert; the echo settles it.
+	rr := edit.edits[0].Range
+	if _, err := d.didChange(3, []contentChange{{Range: &rr, Text: edit.edits[0].NewText}}); err != nil {
+		t.Fatalf("echo of the revert: %v", err)
+	}
+	if d.text != "hello\n" || d.nextEdit() != nil {
+		t.Fatalf("editor %q, still pending an edit", d.text)
+	}
+	// Others' edits still reach the reader.
+	u, _ := hub.Insert("ann", 0, ">")
+	if err := d.remote(u); err != nil {
+		t.Fatal(err)
+	}
+	if e := d.nextEdit(); e == nil || e.expected != ">hello\n" {
+		t.Fatalf("remote edit not shown to the reader: %+v", e)
 	}
 }

@@ -284,7 +284,13 @@ func (p *proxy) editorNotification(method string, raw json.RawMessage) {
 			return
 		}
 		updates, err := d.didChange(params.TextDocument.Version, params.ContentChanges)
-		if err != nil {
+		switch {
+		case errors.Is(err, errReadOnly):
+			if !d.toldReadOnly {
+				d.toldReadOnly = true
+				p.status("connected", "RubberDuck: "+d.path+" is read-only for you (reader): your changes are not shared and are undone.", lsp.MessageTypeWarning)
+			}
+		case err != nil:
 			p.log.Error("didChange", "path", d.path, "err", err)
 		}
 		for _, u := range updates {
@@ -495,7 +501,8 @@ func (p *proxy) synced(d *document, gen uint64, res protocol.DocSyncResult, err 
 		}
 	}
 	d.syncGen = gen
-	if up := d.replica.EncodeSince(hubSV); len(up) > 0 && res.Role != "reader" {
+	d.readOnly = res.Role == "reader"
+	if up := d.replica.EncodeSince(hubSV); len(up) > 0 && !d.readOnly {
 		p.sendUpdate(d, up)
 	}
 	p.flushEdit(d)
