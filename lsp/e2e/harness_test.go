@@ -274,6 +274,12 @@ func (tc *thinClient) text() string {
 func (tc *thinClient) edit(t testing.TB, pos, del int, ins string) {
 	t.Helper()
 	tc.mu.Lock()
+	// pos and del were chosen on a snapshot of the text; remote updates
+	// may have shortened it since, as under a person's fingers: edit
+	// within the text as it is now.
+	n := tc.doc.Len()
+	pos = min(pos, n)
+	del = min(del, n-pos)
 	u, err := tc.doc.Replace("thin", pos, del, ins)
 	tc.mu.Unlock()
 	if err != nil {
