@@ -82,7 +82,16 @@ func Serve(ctx context.Context, cfg Config, rwc io.ReadWriteCloser) error {
 		enc:    protocol.EncodingUTF16,
 	}
 	p.editor = jsonrpc2.NewConn(newStream(rwc))
-	p.editor.Go(ctx, p.handleEditor)
+	// jsonrpc2 v0.10.0 records every error a handler returns in an
+	// atomic.Value and panics when two of different types arrive (say a
+	// write error, then the read error at exit): handler errors are
+	// logged here and never returned.
+	p.editor.Go(ctx, func(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+		if err := p.handleEditor(ctx, reply, req); err != nil {
+			p.log.Debug("editor request failed", "method", req.Method(), "err", err)
+		}
+		return nil
+	})
 	p.wg.Go(p.loop)
 	select {
 	case <-p.editor.Done():

@@ -39,7 +39,12 @@ func newScriptEditor(ctx context.Context, wg *conc.WaitGroup, cfg rdlsp.Config, 
 	e := &scriptEditor{conn: jsonrpc2.NewConn(jsonrpc2.NewStream(a)), text: text, version: 1}
 	e.cond = sync.NewCond(&e.mu)
 	e.uri = lsp.DocumentURI("file://" + filepath.Join(root, path))
-	e.conn.Go(ctx, e.handle)
+	// Never hand jsonrpc2 v0.10.0 a handler error: it panics when errors of
+	// two types reach its atomic.Value (see lsp/proxy.go).
+	e.conn.Go(ctx, func(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+		_ = e.handle(ctx, reply, req)
+		return nil
+	})
 	init := map[string]any{
 		"rootUri":      "file://" + root,
 		"capabilities": map[string]any{"general": map[string]any{"positionEncodings": []string{"utf-8"}}},
