@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"strings"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
@@ -79,12 +78,8 @@ func (p *Anthropic) Chat(ctx context.Context, req Request, onText Handler) (Resu
 	defer stream.Close()
 
 	res := Result{Model: model}
-	type partial struct {
-		id, name string
-		args     strings.Builder
-	}
-	var calls []*partial
-	blocks := map[int64]*partial{}
+	var calls []*partialCall
+	blocks := map[int64]*partialCall{}
 	for stream.Next() {
 		ev := stream.Current()
 		switch ev.Type {
@@ -95,7 +90,7 @@ func (p *Anthropic) Chat(ctx context.Context, req Request, onText Handler) (Resu
 		case "content_block_start":
 			cb := ev.AsContentBlockStart()
 			if cb.ContentBlock.Type == "tool_use" {
-				c := &partial{id: cb.ContentBlock.ID, name: cb.ContentBlock.Name}
+				c := &partialCall{id: cb.ContentBlock.ID, name: cb.ContentBlock.Name}
 				blocks[cb.Index] = c
 				calls = append(calls, c)
 			}
@@ -130,11 +125,7 @@ func (p *Anthropic) Chat(ctx context.Context, req Request, onText Handler) (Resu
 		return res, p.wrap(ctx, model, err)
 	}
 	for _, c := range calls {
-		args := c.args.String()
-		if args == "" {
-			args = "{}"
-		}
-		res.ToolCalls = append(res.ToolCalls, ToolCall{ID: c.id, Name: c.name, Args: json.RawMessage(args)})
+		res.ToolCalls = append(res.ToolCalls, c.toolCall())
 	}
 	return res, nil
 }
@@ -142,14 +133,7 @@ func (p *Anthropic) Chat(ctx context.Context, req Request, onText Handler) (Resu
 // Complete implements Provider. Anthropic's models have no FIM endpoint, so
 // the gap is asked for through chat.
 func (p *Anthropic) Complete(ctx context.Context, req FIMRequest) (string, Usage, error) {
-	model := req.Model
-	if model == "" {
-		model = p.cfg.CompletionModel
-	}
-	if model == "" {
-		model = p.cfg.Model
-	}
-	return chatFIM(ctx, p, model, req)
+	return chatFIM(ctx, p, p.cfg.completionModel(req.Model), req)
 }
 
 func (p *Anthropic) wrap(ctx context.Context, model string, err error) error {

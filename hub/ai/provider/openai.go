@@ -86,11 +86,7 @@ func (p *OpenAI) Chat(ctx context.Context, req Request, onText Handler) (Result,
 	defer stream.Close()
 
 	res := Result{Model: model}
-	type partial struct {
-		id, name string
-		args     strings.Builder
-	}
-	calls := map[int64]*partial{}
+	calls := map[int64]*partialCall{}
 	for stream.Next() {
 		chunk := stream.Current()
 		if chunk.Usage.TotalTokens > 0 || chunk.Usage.PromptTokens > 0 {
@@ -103,7 +99,7 @@ func (p *OpenAI) Chat(ctx context.Context, req Request, onText Handler) (Result,
 			for _, tc := range ch.Delta.ToolCalls {
 				c := calls[tc.Index]
 				if c == nil {
-					c = &partial{}
+					c = &partialCall{}
 					calls[tc.Index] = c
 				}
 				if tc.ID != "" {
@@ -130,12 +126,7 @@ func (p *OpenAI) Chat(ctx context.Context, req Request, onText Handler) (Result,
 	}
 	sort.Slice(idx, func(a, b int) bool { return idx[a] < idx[b] })
 	for _, i := range idx {
-		c := calls[i]
-		args := c.args.String()
-		if args == "" {
-			args = "{}"
-		}
-		res.ToolCalls = append(res.ToolCalls, ToolCall{ID: c.id, Name: c.name, Args: json.RawMessage(args)})
+		res.ToolCalls = append(res.ToolCalls, calls[i].toolCall())
 	}
 	return res, nil
 }
@@ -143,13 +134,7 @@ func (p *OpenAI) Chat(ctx context.Context, req Request, onText Handler) (Result,
 // Complete implements Provider: with FIM configured it uses /completions with
 // a suffix, otherwise it asks the chat model to fill the gap.
 func (p *OpenAI) Complete(ctx context.Context, req FIMRequest) (string, Usage, error) {
-	model := req.Model
-	if model == "" {
-		model = p.cfg.CompletionModel
-	}
-	if model == "" {
-		model = p.cfg.Model
-	}
+	model := p.cfg.completionModel(req.Model)
 	if !p.cfg.FIM && p.cfg.FIMTemplate == "" {
 		return chatFIM(ctx, p, model, req)
 	}

@@ -15,6 +15,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"strings"
 )
 
 // Role says who wrote a Message in a conversation sent to a model.
@@ -108,4 +109,33 @@ type Provider interface {
 	Chat(ctx context.Context, req Request, onText Handler) (Result, error)
 	// Complete returns a fill-in-the-middle completion for inline suggestions.
 	Complete(ctx context.Context, req FIMRequest) (string, Usage, error)
+}
+
+// partialCall gathers one tool call as its arguments stream in, the same
+// way for every provider's stream.
+type partialCall struct {
+	id, name string
+	args     strings.Builder
+}
+
+// toolCall is the finished call; a call streamed with no arguments gets
+// an empty JSON object, which every tool accepts.
+func (c *partialCall) toolCall() ToolCall {
+	args := c.args.String()
+	if args == "" {
+		args = "{}"
+	}
+	return ToolCall{ID: c.id, Name: c.name, Args: json.RawMessage(args)}
+}
+
+// completionModel is the model inline completions use: the request's,
+// else the configured completion model, else the chat model.
+func (c Config) completionModel(requested string) string {
+	switch {
+	case requested != "":
+		return requested
+	case c.CompletionModel != "":
+		return c.CompletionModel
+	}
+	return c.Model
 }
