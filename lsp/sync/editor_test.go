@@ -21,6 +21,14 @@ type fakeEditor struct {
 	text  string
 	ver   int32
 	split bool // apply a multi-edit applyEdit one edit per didChange (Neovim)
+	// lines reports every change as a replacement of whole lines, the
+	// way line-based editors may (Neovim 0.7 reports a line typed at the
+	// start of another as a replacement of that line).
+	lines bool
+	// pastEOL counts edits that reached past a final newline they could
+	// have stopped before: Neovim keeps that newline as 'eol' and mangles
+	// such edits.
+	pastEOL int
 
 	out []didChange // didChanges not yet delivered to the Buffer
 }
@@ -104,10 +112,47 @@ func (e *fakeEditor) typeAt(pos, del int, ins string) {
 	ins = strings.ReplaceAll(ins, "\n", e.eol)
 	from := e.runeToByte(pos)
 	to := e.runeToByte(pos + del)
-	r := protocol.Range{Start: e.pos(from), End: e.pos(to)}
-	e.text = e.text[:from] + ins + e.text[to:]
+	c := e.change(from, to, ins)
 	e.ver++
-	e.out = append(e.out, didChange{version: e.ver, changes: []protocol.TextDocumentContentChangeEvent{{Range: &r, Text: ins}}})
+	e.out = append(e.out, didChange{version: e.ver, changes: []protocol.TextDocumentContentChangeEvent{c}})
+}
+
+// change replaces bytes [from, to) of the buffer with text and returns how
+// the editor reports it: exactly, or as whole lines when e.lines is set.
+func (e *fakeEditor) change(from, to int, text string) protocol.TextDocumentContentChangeEvent {
+	before := e.text
+	e.text = before[:from] + text + before[to:]
+	if !e.lines {
+		r := protocol.Range{Start: posIn(before, e.eol, from, e.units), End: posIn(before, e.eol, to, e.units)}
+		return protocol.TextDocumentContentChangeEvent{Range: &r, Text: text}
+	}
+	// Widen to the start of from's line and past the end of to's line.
+	ls := strings.LastIndex(before[:from], e.eol)
+	if ls < 0 {
+		ls = 0
+	} else {
+		ls += len(e.eol)
+	}
+	le := len(before)
+	if i := strings.Index(before[to:], e.eol); i >= 0 {
+		le = to + i + len(e.eol)
+	}
+	r := protocol.Range{Start: posIn(before, e.eol, ls, e.units), End: posIn(before, e.eol, le, e.units)}
+	newEnd := le - to + from + len(text)
+	return protocol.TextDocumentContentChangeEvent{Range: &r, Text: e.text[ls:newEnd]}
+}
+
+// posIn converts a byte offset of text into an LSP position.
+func posIn(text, eol string, b int, units func(string) int) protocol.Position {
+	before := text[:b]
+	line := strings.Count(before, eol)
+	start := strings.LastIndex(before, eol)
+	if start < 0 {
+		start = 0
+	} else {
+		start += len(eol)
+	}
+	return protocol.Position{Line: uint32(line), Character: uint32(units(text[start:b]))}
 }
 
 // applyEdit is the editor receiving workspace/applyEdit; it answers
@@ -128,9 +173,10 @@ func (e *fakeEditor) applyEdit(version int32, edits []protocol.TextEdit) bool {
 	sort.Slice(list, func(i, j int) bool { return list[i].from > list[j].from })
 	var changes []protocol.TextDocumentContentChangeEvent
 	for _, a := range list {
-		r := protocol.Range{Start: e.pos(a.from), End: e.pos(a.to)}
-		e.text = e.text[:a.from] + a.text + e.text[a.to:]
-		c := protocol.TextDocumentContentChangeEvent{Range: &r, Text: a.text}
+		if strings.HasSuffix(e.text, e.eol) && (a.from == len(e.text) || a.to == len(e.text)) && strings.HasSuffix(a.text, e.eol) {
+			e.pastEOL++
+		}
+		c := e.change(a.from, a.to, a.text)
 		if e.split {
 			e.ver++
 			e.out = append(e.out, didChange{version: e.ver, changes: []protocol.TextDocumentContentChangeEvent{c}})

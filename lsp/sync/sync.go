@@ -3,6 +3,7 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/rubberduckhub/rubberduck/hub/crdt"
@@ -60,11 +61,11 @@ type Edit struct {
 	Edits   []protocol.TextEdit
 }
 
-// Params returns the applyEdit params for the buffer's URI.
+// Params returns the applyEdit params for the buffer's URI. They carry no
+// label: Neovim prints an edit's label on every remote keystroke.
 func (e *Edit) Params(uri string) protocol.ApplyWorkspaceEditParams {
 	v := e.Version
 	return protocol.ApplyWorkspaceEditParams{
-		Label: "RubberDuck",
 		Edit: protocol.WorkspaceEdit{DocumentChanges: []protocol.TextDocumentEdit{{
 			TextDocument: protocol.OptionalVersionedTextDocumentIdentifier{URI: uri, Version: &v},
 			Edits:        e.Edits,
@@ -180,7 +181,7 @@ func (b *Buffer) EditorChanged(version int32, changes []protocol.TextDocumentCon
 	for i, e := range locals {
 		n := utf8.RuneCountInString(b.shadow)
 		if b.flight != nil {
-			if b.flight.consume(e) {
+			if b.flight.consume(b.shadow, e) {
 				b.shadow = texts[i]
 				if len(b.flight.parts) == 0 {
 					b.flight = nil
@@ -306,7 +307,7 @@ func (b *Buffer) send() *Edit {
 	if !b.open || b.flight != nil || b.queued.noop() {
 		return nil
 	}
-	parts := b.queued.edits()
+	parts := keepFinalNewline(b.shadow, b.queued.edits())
 	offs := make([]int, 0, 2*len(parts))
 	for _, p := range parts {
 		offs = append(offs, p.pos, p.pos+p.del)
@@ -323,13 +324,52 @@ func (b *Buffer) send() *Edit {
 	return &Edit{ID: b.nextID, Version: b.version, Edits: edits}
 }
 
-// consume reports whether e (relative to the current shadow) is exactly one
-// of the parts not yet echoed, and if so removes it and shifts the parts
+// keepFinalNewline rewrites parts that reach past the final newline of text
+// into equivalent ones that stop before it, when the text keeps ending with
+// a newline. Neovim holds that newline as the 'eol' option, not as buffer
+// text, and mangles edits beyond it (0.7 adds a line and then removes one,
+// in two didChanges); an insertion of "b\n" after "a\n" is the same as an
+// insertion of "\nb" before its newline.
+func keepFinalNewline(text string, parts []edit) []edit {
+	if len(parts) == 0 || !strings.HasSuffix(text, "\n") {
+		return parts
+	}
+	n := utf8.RuneCountInString(text)
+	last := &parts[len(parts)-1]
+	if last.pos+last.del != n || !strings.HasSuffix(last.ins, "\n") {
+		return parts
+	}
+	if last.del > 0 {
+		// Deleting through the final newline and inserting text that
+		// ends with one: keep the newline instead.
+		last.del--
+		last.ins = last.ins[:len(last.ins)-1]
+		if last.del == 0 && last.ins == "" {
+			parts = parts[:len(parts)-1]
+		}
+		return parts
+	}
+	last.pos--
+	last.ins = "\n" + last.ins[:len(last.ins)-1]
+	if len(parts) > 1 {
+		if prev := &parts[len(parts)-2]; prev.pos+prev.del == last.pos {
+			prev.ins += last.ins
+			parts = parts[:len(parts)-1]
+		}
+	}
+	return parts
+}
+
+// consume reports whether e, a change to shadow, does what one of the parts
+// not yet echoed does, and if so removes that part and shifts the parts
 // after it. Editors that apply a multi-edit applyEdit one edit at a time
-// (Neovim) report each part in its own didChange.
-func (f *flight) consume(e edit) bool {
+// (Neovim, bottom-up) report each part in its own didChange, and not always
+// in the form it was sent (Neovim reports lines: a part inserting a line
+// may come back as a replacement of the line after it), so parts are
+// matched by their effect on the text, not by their shape.
+func (f *flight) consume(shadow string, e edit) bool {
 	for i, p := range f.parts {
-		if p.pos == e.pos && p.del == e.del && p.ins == e.ins {
+		if sameEffect(shadow, p, e) {
 			d := utf8.RuneCountInString(p.ins) - p.del
 			f.parts = append(f.parts[:i], f.parts[i+1:]...)
 			for j := i; j < len(f.parts); j++ {
@@ -362,7 +402,36 @@ func (b *Buffer) decode(text string, c protocol.TextDocumentContentChangeEvent) 
 	if end < start {
 		start, end = end, start
 	}
-	return edit{pos: start, del: end - start, ins: ins}, nil
+	// Editors report lines, not keystrokes (Neovim sends a new line typed
+	// at the start of a line as a replacement of that line): keep only what
+	// changed, or a concurrent edit of the kept text would see it deleted
+	// and inserted again, and the merge would rightly keep both copies.
+	i := advance(text, 0, start)
+	j := advance(text, i, end-start)
+	t := trimEdit(text[i:j], ins)
+	return edit{pos: start + t.pos, del: t.del, ins: t.ins}, nil
+}
+
+// sameEffect reports whether edits a and b, both on text, produce the same
+// text: only the span they touch between them is compared.
+func sameEffect(text string, a, b edit) bool {
+	if a.pos == b.pos && a.del == b.del && a.ins == b.ins {
+		return true
+	}
+	if utf8.RuneCountInString(a.ins)-a.del != utf8.RuneCountInString(b.ins)-b.del {
+		return false
+	}
+	lo := min(a.pos, b.pos)
+	hi := max(a.pos+a.del, b.pos+b.del)
+	i := advance(text, 0, lo)
+	j := advance(text, i, hi-lo)
+	w := text[i:j]
+	in := func(e edit) string {
+		s := advance(w, 0, e.pos-lo)
+		t := advance(w, s, e.del)
+		return w[:s] + e.ins + w[t:]
+	}
+	return in(a) == in(b)
 }
 
 // applyToDoc applies o (relative to the Doc's text) to the Doc as the

@@ -411,10 +411,12 @@ func TestRandomConcurrentEditing(t *testing.T) {
 			eol = "\r\n"
 		}
 		split := seed%2 == 0
+		lines := seed%5 < 2
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(seed), 7))
 			w := newWorld(t, enc, eol, "start\n")
 			w.ed.split = split
+			w.ed.lines = lines
 			randText := func() string {
 				s := ""
 				for range 1 + rng.IntN(3) {
@@ -458,6 +460,9 @@ func TestRandomConcurrentEditing(t *testing.T) {
 			}
 			w.settle()
 			w.checkConverged()
+			if w.ed.pastEOL > 0 {
+				t.Errorf("%d applyEdits reached past a final newline they could have kept", w.ed.pastEOL)
+			}
 		})
 	}
 }
