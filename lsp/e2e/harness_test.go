@@ -80,6 +80,8 @@ func startEditor(t testing.TB, name, hubURL, project, token, dir string) *editor
 	lua := fmt.Sprintf(`
 vim.opt.runtimepath:prepend(%q)
 vim.opt.swapfile = false
+-- RUBBERDUCK_E2E_NVIM_LOG=1 keeps Neovim's own LSP trace (XDG_CACHE_HOME/nvim/lsp.log).
+if os.getenv('RUBBERDUCK_E2E_NVIM_LOG') == '1' then vim.lsp.set_log_level('trace') end
 vim.opt.shortmess:append('A')
 -- rd_edit makes one random edit of the current buffer atomically (the text
 -- cannot change between choosing the place and editing it): a, b in [0,1)
@@ -104,7 +106,17 @@ function _G.rd_edit(a, b, ins)
   end
   local sr, sc = rc(pos)
   local er, ec = rc(pos + del)
-  vim.api.nvim_buf_set_text(0, sr, sc, er, ec, vim.split(ins, "\n", true))
+  local new = vim.split(ins, "\n", true)
+  if sr == er then
+    vim.api.nvim_buf_set_text(0, sr, sc, er, ec, new)
+    return
+  end
+  -- Neovim 0.7's nvim_buf_set_text can corrupt a multi-line range
+  -- (neovim#19643); a person's typing never goes through it.
+  local old = vim.api.nvim_buf_get_lines(0, sr, er + 1, true)
+  new[1] = old[1]:sub(1, sc) .. new[1]
+  new[#new] = new[#new] .. old[#old]:sub(ec + 1)
+  vim.api.nvim_buf_set_lines(0, sr, er + 1, true, new)
 end
 -- rd_insert_line inserts text as a new line before line floor(a * count).
 function _G.rd_insert_line(a, text)
@@ -122,7 +134,7 @@ require('rubberduck').setup({
 		nvim.ChildProcessCommand(nvimPath),
 		nvim.ChildProcessArgs("--clean", "-u", init, "-n", "-i", "NONE", "--embed", "--headless"),
 		nvim.ChildProcessDir(dir),
-		nvim.ChildProcessEnv(append(os.Environ(), "RUBBERDUCK_TOKEN="+token, "RUBBERDUCK_LOG_LEVEL=debug")),
+		nvim.ChildProcessEnv(append(os.Environ(), "RUBBERDUCK_TOKEN="+token, "RUBBERDUCK_LOG_LEVEL=debug", "XDG_CACHE_HOME="+tmp)),
 	)
 	if err != nil {
 		t.Fatalf("start nvim: %v", err)

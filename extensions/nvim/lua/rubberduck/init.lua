@@ -110,23 +110,112 @@ local function on_status(_, params)
   end
 end
 
--- A versioned edit for a buffer that moved on is refused with
--- applied=false instead of Neovim's "Buffer newer than edits" message and
--- applied=true; the proxy re-sends it transformed either way.
+-- set_text replaces bytes [sc, ec) of rows sr..er with lines. Neovim before
+-- 0.8 (Debian's 0.7.2 among them) has a heap-use-after-free in
+-- nvim_buf_set_text when the range spans lines (neovim#19643, fixed in
+-- 0.8): the start line can be replaced by garbage bytes. There, a
+-- multi-line edit is made with nvim_buf_set_lines on the whole lines.
+local safe_set_text = vim.fn.has('nvim-0.8') == 1
+local function set_text(bufnr, sr, sc, er, ec, lines)
+  if safe_set_text or sr == er then
+    api.nvim_buf_set_text(bufnr, sr, sc, er, ec, lines)
+    return
+  end
+  local old = api.nvim_buf_get_lines(bufnr, sr, er + 1, true)
+  local new = vim.list_extend({}, lines)
+  new[1] = old[1]:sub(1, sc) .. new[1]
+  new[#new] = new[#new] .. old[#old]:sub(ec + 1)
+  api.nvim_buf_set_lines(bufnr, sr, er + 1, true, new)
+end
+
+-- byte_col turns an LSP character offset on line into a byte column.
+local function byte_col(line, character, enc)
+  if enc == 'utf-8' then return math.min(character, #line) end
+  local ok, col = pcall(vim.str_byteindex, line, character, enc == 'utf-16')
+  if ok then return col end
+  return #line
+end
+
+-- apply_text_edits applies LSP text edits to bufnr the way
+-- vim.lsp.util.apply_text_edits does (edits applied from the last to the
+-- first, a range past the last line clamped to the end, the cursor kept
+-- beside the text it was on), through set_text.
+local function apply_text_edits(edits, bufnr, enc)
+  if not api.nvim_buf_is_loaded(bufnr) then vim.fn.bufload(bufnr) end
+  local list = {}
+  for i, e in ipairs(edits) do
+    local s, en = e.range.start, e.range['end']
+    if s.line > en.line or (s.line == en.line and s.character > en.character) then s, en = en, s end
+    list[#list + 1] = { s = s, e = en, text = (e.newText:gsub('\r\n?', '\n')), i = i }
+  end
+  table.sort(list, function(a, b)
+    if a.s.line ~= b.s.line then return a.s.line > b.s.line end
+    if a.s.character ~= b.s.character then return a.s.character > b.s.character end
+    return a.i > b.i
+  end)
+  local is_current = api.nvim_get_current_buf() == bufnr
+  local cur = is_current and api.nvim_win_get_cursor(0) or nil
+  local row, col = cur and cur[1] - 1 or -1, cur and cur[2] or -1
+  local past_end = false
+  for _, e in ipairs(list) do
+    local lines = vim.split(e.text, '\n', true)
+    local count = api.nvim_buf_line_count(bufnr)
+    local function at(p)
+      if p.line >= count then
+        past_end = true
+        return count - 1, #(api.nvim_buf_get_lines(bufnr, count - 1, count, true)[1] or ''), true
+      end
+      local line = api.nvim_buf_get_lines(bufnr, p.line, p.line + 1, true)[1] or ''
+      return p.line, byte_col(line, p.character, enc), false
+    end
+    local sr, sc, clamped = at(e.s)
+    local er, ec = at(e.e)
+    if clamped then table.insert(lines, 1, '') end
+    set_text(bufnr, sr, sc, er, ec, lines)
+    local rows = er - sr + 1
+    if er < row then
+      row = row + #lines - rows
+    elseif er == row and ec <= col then
+      col = #lines[#lines] + (col - ec) + (#lines == 1 and sc or 0)
+      row = row + #lines - rows
+    end
+  end
+  local count = api.nvim_buf_line_count(bufnr)
+  if cur and row >= 0 and row < count then
+    local line = api.nvim_buf_get_lines(bufnr, row, row + 1, true)[1] or ''
+    pcall(api.nvim_win_set_cursor, 0, { row + 1, math.min(col, #line) })
+  end
+  -- An edit past the end leaves an empty last line that 'eol' stands for.
+  if past_end and count > 1 and vim.bo[bufnr].eol and (api.nvim_buf_get_lines(bufnr, count - 1, count, true)[1] or '') == '' then
+    api.nvim_buf_set_lines(bufnr, count - 1, count, true, {})
+  end
+end
+
+-- The proxy's workspace/applyEdit: a versioned edit for a buffer that moved
+-- on is refused with applied=false (Neovim would apply an edit addressed to
+-- version 0 whatever the buffer's version, and answer applied=true to a
+-- stale one); the proxy re-sends it transformed either way.
 local function on_apply_edit(_, params, ctx)
-  if not params then return end
+  if not params or not params.edit then return { applied = false, failureReason = 'no edit' } end
   local client = vim.lsp.get_client_by_id(ctx.client_id)
-  for _, change in ipairs(params.edit.documentChanges or {}) do
+  local enc = (client and client.offset_encoding) or 'utf-16'
+  local changes = params.edit.documentChanges or {}
+  for _, change in ipairs(changes) do
     local td = change.textDocument
     if td and td.version and td.version ~= vim.NIL then
-      local bufnr = vim.uri_to_bufnr(td.uri)
-      local have = vim.lsp.util.buf_versions[bufnr]
-      if have and have > td.version then
+      local have = vim.lsp.util.buf_versions[vim.uri_to_bufnr(td.uri)]
+      if have and have ~= td.version then
         return { applied = false, failureReason = 'buffer changed' }
       end
     end
   end
-  local ok, err = pcall(vim.lsp.util.apply_workspace_edit, params.edit, client.offset_encoding)
+  local ok, err = pcall(function()
+    for _, change in ipairs(changes) do
+      if change.edits then
+        apply_text_edits(change.edits, vim.uri_to_bufnr(change.textDocument.uri), enc)
+      end
+    end
+  end)
   return { applied = ok, failureReason = (not ok) and tostring(err) or nil }
 end
 
