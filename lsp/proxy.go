@@ -18,6 +18,7 @@ import (
 
 	"github.com/rubberduckhub/rubberduck/hub/crdt"
 	"github.com/rubberduckhub/rubberduck/lsp/protocol"
+	lsync "github.com/rubberduckhub/rubberduck/lsp/sync"
 	"github.com/rubberduckhub/rubberduck/lsp/wsrpc"
 )
 
@@ -78,7 +79,6 @@ func Serve(ctx context.Context, cfg Config, rwc io.ReadWriteCloser) error {
 		events: make(chan func(), 1024),
 		docs:   make(map[lsp.DocumentURI]*document),
 		byPath: make(map[string]*document),
-		unit:   crdt.UTF16,
 		enc:    protocol.EncodingUTF16,
 	}
 	p.editor = jsonrpc2.NewConn(newStream(rwc))
@@ -120,7 +120,6 @@ type proxy struct {
 
 	// loop-owned
 	enc         string
-	unit        crdt.Unit
 	paths       pathMap
 	client      string
 	initialized bool
@@ -215,7 +214,7 @@ func (p *proxy) initialize(ctx context.Context, reply jsonrpc2.Replier, raw json
 	done := make(chan struct{})
 	p.post(func() {
 		defer close(done)
-		p.enc, p.unit = enc, unitOf(enc)
+		p.enc = enc
 		p.paths = pathMap{root: root, project: p.cfg.Project}
 		p.client = client
 		if !p.initialized {
@@ -269,7 +268,7 @@ type versionedChange struct {
 		URI     lsp.DocumentURI `json:"uri"`
 		Version int32           `json:"version"`
 	} `json:"textDocument"`
-	ContentChanges []contentChange `json:"contentChanges"`
+	ContentChanges []protocol.TextDocumentContentChangeEvent `json:"contentChanges"`
 }
 
 // editorNotification handles document and presence notifications, on the loop.
@@ -292,20 +291,11 @@ func (p *proxy) editorNotification(method string, raw json.RawMessage) {
 		if d == nil {
 			return
 		}
-		updates, err := d.didChange(params.TextDocument.Version, params.ContentChanges)
-		switch {
-		case errors.Is(err, errReadOnly):
-			if !d.toldReadOnly {
-				d.toldReadOnly = true
-				p.status("connected", "RubberDuck: "+d.path+" is read-only for you (reader): your changes are not shared and are undone.", lsp.MessageTypeWarning)
-			}
-		case err != nil:
+		out, err := d.didChange(params.TextDocument.Version, params.ContentChanges)
+		if err != nil {
 			p.log.Error("didChange", "path", d.path, "err", err)
 		}
-		for _, u := range updates {
-			p.sendUpdate(d, u)
-		}
-		p.flushEdit(d)
+		p.apply(d, out)
 	case protocol.MethodDidClose:
 		var params lsp.DidCloseTextDocumentParams
 		if err := json.Unmarshal(raw, &params); err != nil {
@@ -371,7 +361,7 @@ func (p *proxy) open(u lsp.DocumentURI, version int32, text string) {
 	if old := p.byPath[path]; old != nil {
 		delete(p.docs, old.uri)
 	}
-	d := newDocument(u, path, version, text, p.unit, p.cfg.Author)
+	d := newDocument(u, path, version, text, p.enc, p.cfg.Author)
 	p.docs[u] = d
 	p.byPath[path] = d
 	p.syncDoc(d)
@@ -408,23 +398,27 @@ func (p *proxy) forwardCall(hub *wsrpc.Client, paths pathMap, method string, raw
 	_ = reply(p.ctx, paths.rewrite(res, false), nil)
 }
 
-// flushEdit sends the editor the next workspace/applyEdit it needs, if any.
-func (p *proxy) flushEdit(d *document) {
-	pe := d.nextEdit()
-	if pe == nil {
+// apply carries out what an event on d asks for: updates to the hub, an
+// applyEdit to the editor, a word to a reader whose typing was undone.
+func (p *proxy) apply(d *document, out outcome) {
+	if out.refused && !d.toldReadOnly {
+		d.toldReadOnly = true
+		p.status("connected", "RubberDuck: "+d.path+" is read-only for you (reader): your changes are not shared and are undone.", lsp.MessageTypeWarning)
+	}
+	for _, u := range out.updates {
+		p.sendUpdate(d, u)
+	}
+	p.sendEdit(d, out.edit)
+}
+
+// sendEdit sends the editor one workspace/applyEdit and hands its answer
+// back to the document.
+func (p *proxy) sendEdit(d *document, e *lsync.Edit) {
+	if e == nil {
 		return
 	}
-	version := pe.base
-	params := lsp.ApplyWorkspaceEditParams{
-		Edit: lsp.WorkspaceEdit{DocumentChanges: []lsp.TextDocumentEdit{{
-			TextDocument: lsp.OptionalVersionedTextDocumentIdentifier{
-				TextDocumentIdentifier: lsp.TextDocumentIdentifier{URI: d.uri},
-				Version:                &version,
-			},
-			Edits: pe.edits,
-		}}},
-	}
-	seq := pe.seq
+	params := e.Params(string(d.uri))
+	id := e.ID
 	p.goAsync(func() {
 		var res lsp.ApplyWorkspaceEditResponse
 		_, err := p.editor.Call(p.ctx, protocol.MethodApplyEdit, params, &res)
@@ -432,8 +426,7 @@ func (p *proxy) flushEdit(d *document) {
 			if p.docs[d.uri] != d {
 				return
 			}
-			d.answered(seq, err == nil && res.Applied)
-			p.flushEdit(d)
+			p.sendEdit(d, d.answered(id, err == nil && res.Applied))
 		})
 	})
 }
@@ -485,36 +478,45 @@ func (p *proxy) synced(d *document, gen uint64, res protocol.DocSyncResult, err 
 	if err != nil {
 		hubSV = crdt.StateVector{}
 	}
-	if d.joined && disjoint(d.replica.StateVector(), hubSV) {
+	d.setReadOnly(res.Role == "reader")
+	if d.joined() && disjoint(d.replica.StateVector(), hubSV) {
 		// The hub came back without this document's history. Keep the
 		// person's text on top of the hub's new history instead of
 		// merging two histories of the same text into a doubled one.
 		p.log.Warn("hub lost the document's history; re-sending this editor's text as edits", "path", d.path)
 		p.status("connected", "RubberDuck: the hub lost recent history of "+d.path+"; your text was kept and re-sent", lsp.MessageTypeWarning)
-		if _, err := d.adoptHistory(res.Update); err != nil {
+		out, err := d.adoptHistory(res.Update)
+		if err != nil {
 			p.log.Error("doc sync", "path", d.path, "err", err)
 			return
 		}
-		res.Update = nil
+		d.syncGen = gen
+		p.apply(d, out)
+		return
 	}
 	if len(res.Update) > 0 {
-		if err := d.remote(res.Update); err != nil {
+		e, err := d.remote(res.Update)
+		if err != nil {
 			p.log.Error("doc sync", "path", d.path, "err", err)
 			return
 		}
+		p.sendEdit(d, e)
 	}
-	if !d.joined {
-		if _, err := d.joinHub(); err != nil {
+	d.syncGen = gen
+	if !d.joined() {
+		out, err := d.joinHub()
+		if err != nil {
 			p.log.Error("join doc", "path", d.path, "err", err)
 			return
 		}
+		// The merge's updates are in the replica: EncodeSince below
+		// carries them.
+		out.updates = nil
+		p.apply(d, out)
 	}
-	d.syncGen = gen
-	d.readOnly = res.Role == "reader"
 	if up := d.replica.EncodeSince(hubSV); len(up) > 0 && !d.readOnly {
 		p.sendUpdate(d, up)
 	}
-	p.flushEdit(d)
 }
 
 // hubLoop keeps one connection to the hub, reconnecting with exponential
@@ -642,11 +644,12 @@ func (p *proxy) handleHub(_ context.Context, c *wsrpc.Conn, m *protocol.Message)
 			if d == nil || params.Project != p.cfg.Project {
 				return
 			}
-			if err := d.remote(params.Update); err != nil {
+			e, err := d.remote(params.Update)
+			if err != nil {
 				p.log.Warn("remote update", "path", d.path, "err", err)
 				return
 			}
-			p.flushEdit(d)
+			p.sendEdit(d, e)
 		})
 		return nil, nil
 	case protocol.MethodCursor:

@@ -74,7 +74,13 @@ func (e *scriptEditor) handle(ctx context.Context, reply jsonrpc2.Replier, req j
 		if dc.TextDocument.Version != nil && *dc.TextDocument.Version != e.version {
 			continue // stale: dropped (and answered applied:true, like Neovim)
 		}
-		for _, te := range dc.Edits {
+		// Every edit's range is in the text before any of them: apply
+		// them from the last to the first, as Neovim does.
+		edits := slices.Clone(dc.Edits)
+		slices.SortStableFunc(edits, func(a, b lsp.TextEdit) int {
+			return cmpPos(b.Range.Start, a.Range.Start)
+		})
+		for _, te := range edits {
 			s, en := offset(e.text, te.Range.Start), offset(e.text, te.Range.End)
 			e.text = e.text[:s] + te.NewText + e.text[en:]
 			e.version++
@@ -88,6 +94,13 @@ func (e *scriptEditor) handle(ctx context.Context, reply jsonrpc2.Replier, req j
 	}
 	e.mu.Unlock()
 	return reply(ctx, lsp.ApplyWorkspaceEditResponse{Applied: true}, nil)
+}
+
+func cmpPos(a, b lsp.Position) int {
+	if a.Line != b.Line {
+		return int(a.Line) - int(b.Line)
+	}
+	return int(a.Character) - int(b.Character)
 }
 
 func offset(text string, p lsp.Position) int {
