@@ -108,6 +108,10 @@ local function on_status(_, params)
     M.status = params.state
     vim.g.rubberduck_status = params.state
   end
+  if params and params.message and params.message ~= '' then
+    M.message = params.message
+    vim.g.rubberduck_message = params.message
+  end
 end
 
 -- set_text replaces bytes [sc, ec) of rows sr..er with lines. Neovim before
