@@ -25,6 +25,10 @@ type fakeEditor struct {
 	// way line-based editors may (Neovim 0.7 reports a line typed at the
 	// start of another as a replacement of that line).
 	lines bool
+	// truthful answers applied:false to an edit for a version the buffer
+	// has left (VS Code, and Neovim with the RubberDuck plugin); Neovim's
+	// own handler answers true.
+	truthful bool
 	// pastEOL counts edits that reached past a final newline they could
 	// have stopped before: Neovim keeps that newline as 'eol' and mangles
 	// such edits.
@@ -159,7 +163,7 @@ func posIn(text, eol string, b int, units func(string) int) protocol.Position {
 // applied:true whatever happened, as Neovim does.
 func (e *fakeEditor) applyEdit(version int32, edits []protocol.TextEdit) bool {
 	if version != e.ver {
-		return true // stale: dropped silently
+		return !e.truthful // stale: dropped
 	}
 	type abs struct {
 		from, to int

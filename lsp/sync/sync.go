@@ -256,30 +256,45 @@ func (b *Buffer) resyncEdit() *Edit {
 	return &Edit{ID: b.nextID, Version: b.version, Edits: []protocol.TextEdit{{Range: protocol.Range{End: end}, NewText: target}}}
 }
 
-// resyncChanged handles a didChange while a resync is in flight: its echo
-// (the whole text replaced by the target) ends the resync.
+// resyncChanged handles a didChange while a resync is in flight. An echo
+// reported as the whole new text (VS Code) ends the resync; editors that
+// report the replacement as trimmed ranges (Neovim) end it with their
+// answer (EditResult), since those ranges cannot be read without knowing
+// the text they replaced. A change the person made first makes the editor
+// refuse the replacement, which is then sent again.
 func (b *Buffer) resyncChanged(version int32, changes []protocol.TextDocumentContentChangeEvent) Result {
 	b.version = version
 	f := b.flight
-	if len(changes) == 1 && f != nil && Normalize(changes[0].Text) == f.target {
+	if len(changes) == 1 && changes[0].Range == nil && f != nil && Normalize(changes[0].Text) == f.target {
 		b.resyncing = false
 		b.shadow = f.target
 		b.flight = nil
 		return b.finish(Result{})
 	}
-	b.flight = nil
-	return Result{Edit: b.resyncEdit()}
+	return Result{}
 }
 
 // EditResult takes the editor's answer to the applyEdit with id. Applied is
-// not trusted (Neovim answers true for edits it dropped); a refusal of the
-// edit still in flight means it will never be echoed, so its changes are
-// queued again and sent with the next event or Flush.
+// not trusted for ordinary edits (Neovim's own handler answers true for
+// edits it dropped; echoes decide); a refusal of the edit still in flight
+// means it will never be echoed, so its changes are queued again and sent
+// with the next event or Flush. For a resync, whose echo cannot be read,
+// the answer decides: applied means the editor holds the Doc's text.
 func (b *Buffer) EditResult(id uint64, applied bool) {
-	if applied || b.flight == nil || b.flight.id != id || b.resyncing {
+	if b.flight == nil || b.flight.id != id {
 		return
 	}
-	b.requeueFlight()
+	if b.resyncing {
+		if applied {
+			b.resyncing = false
+			b.shadow = b.flight.target
+		}
+		b.flight = nil // refused: Flush sends the replacement again
+		return
+	}
+	if !applied {
+		b.requeueFlight()
+	}
 }
 
 // Flush returns an applyEdit for whatever the editor still lacks when none
