@@ -595,3 +595,39 @@ func nextCursor(t *testing.T, c *thinClient) protocol.CursorParams {
 	}
 	return protocol.CursorParams{}
 }
+
+// TestAtomicOutsideSaveBecomesAnEdit: tools that save by writing a new file
+// and renaming it over the old one (sed -i, many editors, formatters) reach
+// open documents like an in-place write does.
+func TestAtomicOutsideSaveBecomesAnEdit(t *testing.T) {
+	for _, tmpDir := range []string{"inside", "outside"} {
+		t.Run(tmpDir, func(t *testing.T) {
+			h := hubtest.Start(t)
+			owner := h.Connect(t)
+			writeProjectFile(t, h, "ext.go", "package main\n")
+			ref := protocol.DocRef{Project: h.Project, Path: "ext.go"}
+			tc := newThin(t, h, h.Token, protocol.EncodingUTF8)
+			tc.open(h.Project, "ext.go", "")
+			waitConverged(t, owner, ref, tc)
+			dir := h.ProjectDir
+			if tmpDir == "outside" {
+				dir = filepath.Dir(h.ProjectDir)
+			}
+			tmp := filepath.Join(dir, ".ext.go.tmp")
+			if err := os.WriteFile(tmp, []byte("// saved\npackage main\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tmp, filepath.Join(h.ProjectDir, "ext.go")); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for readDoc(t, owner, ref) != "// saved\npackage main\n" {
+				if time.Now().After(deadline) {
+					t.Fatalf("atomic save not applied: %q", readDoc(t, owner, ref))
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			waitConverged(t, owner, ref, tc)
+		})
+	}
+}
