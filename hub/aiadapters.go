@@ -58,10 +58,6 @@ type AIConfig struct {
 	CompletionMaxDebounce time.Duration
 }
 
-// aiLinks binds an engine built by assemble (before the Server exists) to
-// the Server that New makes from the same Deps.
-var aiLinks sync.Map // *ai.Engine -> *aiLink
-
 // aiLink implements the engine's interfaces for one Server. The engine only
 // knows people by the name it was given with each request (their user
 // name, which the conversation shows); the link remembers the credential
@@ -76,9 +72,11 @@ type aiLink struct {
 	warned map[string]time.Time      // person + failure kind -> last warning
 }
 
-// newAI builds the AI engine and the inline completion engine from cfg.
-// Nothing touches the network: providers are created on first use.
-func newAI(st store.Store, cfg Config, reg prometheus.Registerer) (*ai.Engine, *complete.Engine, error) {
+// newAI builds the AI engine and the inline completion engine from cfg,
+// and the link that binds them to the Server New makes later (the engines
+// exist before the Server does). Nothing touches the network: providers
+// are created on first use.
+func newAI(st store.Store, cfg Config, reg prometheus.Registerer) (*ai.Engine, *complete.Engine, *aiLink, error) {
 	link := &aiLink{people: make(map[string]auth.Principal)}
 	ac := cfg.AI
 	eng, err := ai.New(ai.Options{
@@ -112,7 +110,7 @@ func newAI(st store.Store, cfg Config, reg prometheus.Registerer) (*ai.Engine, *
 		QuotaOverrides:  ac.QuotaOverrides,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("ai: %w", err)
+		return nil, nil, nil, fmt.Errorf("ai: %w", err)
 	}
 	comp, err := complete.New(complete.Options{
 		Source:      eng,
@@ -124,20 +122,16 @@ func newAI(st store.Store, cfg Config, reg prometheus.Registerer) (*ai.Engine, *
 	})
 	if err != nil {
 		_ = eng.Close()
-		return nil, nil, fmt.Errorf("completion: %w", err)
+		return nil, nil, nil, fmt.Errorf("completion: %w", err)
 	}
-	aiLinks.Store(eng, link)
-	return eng, comp, nil
+	return eng, comp, link, nil
 }
 
 // bindAI points the adapters of deps.AI at s; engines given in Deps by a
 // test without newAI get no link and broadcast nothing.
 func (s *Server) bindAI() {
-	if s.deps.AI == nil {
-		return
-	}
-	if v, ok := aiLinks.Load(s.deps.AI); ok {
-		v.(*aiLink).srv.Store(s)
+	if s.deps.AI != nil && s.deps.aiLink != nil {
+		s.deps.aiLink.srv.Store(s)
 	}
 }
 
@@ -149,7 +143,6 @@ func (s *Server) closeAI() error {
 	}
 	if s.deps.AI != nil {
 		err = errors.Join(err, s.deps.AI.Close())
-		aiLinks.Delete(s.deps.AI)
 	}
 	return err
 }
@@ -157,8 +150,7 @@ func (s *Server) closeAI() error {
 // aiPerson names the caller to the AI engine and remembers their
 // credential for the engine's later checks.
 func (sess *session) aiPerson() string {
-	if v, ok := aiLinks.Load(sess.srv.deps.AI); ok {
-		l := v.(*aiLink)
+	if l := sess.srv.deps.aiLink; l != nil {
 		l.mu.Lock()
 		l.people[sess.ident.UserName] = sess.ident
 		l.mu.Unlock()

@@ -123,11 +123,10 @@ func (sess *session) warnAI(person string, err error) {
 	if kind == "" || kind == provider.KindCancelled || kind == provider.KindNotConfigured {
 		return
 	}
-	v, ok := aiLinks.Load(sess.srv.deps.AI)
-	if !ok {
+	l := sess.srv.deps.aiLink
+	if l == nil {
 		return
 	}
-	l := v.(*aiLink)
 	key := person + "\x00" + string(kind)
 	now := time.Now()
 	l.mu.Lock()
@@ -135,13 +134,12 @@ func (sess *session) warnAI(person string, err error) {
 		l.warned = make(map[string]time.Time)
 	}
 	last, seen := l.warned[key]
-	if !seen || now.Sub(last) > 5*time.Minute {
+	tell := !seen || now.Sub(last) > 5*time.Minute
+	if tell {
 		l.warned[key] = now
-	} else {
-		ok = false
 	}
 	l.mu.Unlock()
-	if ok {
+	if tell {
 		sess.tell(protocol.MessageWarning, "RubberDuck AI completions: "+provider.UserMessage(err))
 	}
 }

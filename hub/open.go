@@ -124,14 +124,14 @@ func assemble(st store.Store, cfg Config) (Deps, error) {
 		_ = watches.Close()
 		return Deps{}, fmt.Errorf("auth: %w", err)
 	}
-	aiEngine, completion, err := newAI(st, cfg, reg)
+	aiEngine, completion, link, err := newAI(st, cfg, reg)
 	if err != nil {
 		_ = log.Close()
 		_ = watches.Close()
 		return Deps{}, err
 	}
 	return Deps{Store: st, Auth: people, Projects: projects, Audit: log, Limits: limits,
-		Watch: watches, Files: files, Registry: reg, AI: aiEngine, Completion: completion}, nil
+		Watch: watches, Files: files, Registry: reg, AI: aiEngine, Completion: completion, aiLink: link}, nil
 }
 
 // bootstrap creates the owner on first start, ensures the configured

@@ -49,6 +49,9 @@ type Deps struct {
 	// answered as unavailable.
 	AI         *ai.Engine
 	Completion *complete.Engine
+	// aiLink connects AI to the Server that New makes from these Deps
+	// (newAI builds both); engines built elsewhere have none.
+	aiLink *aiLink
 }
 
 // Server is one running hub.
