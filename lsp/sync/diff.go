@@ -1,17 +1,12 @@
 package sync
 
 import (
-	"time"
 	"unicode/utf8"
 
-	"github.com/sergi/go-diff/diffmatchpatch"
+	udiff "github.com/aymanbagabas/go-udiff"
 
 	"github.com/rubberduckhub/rubberduck/hub/crdt"
 )
-
-// diffTimeout bounds the search for a minimal diff; past it the diff is
-// still correct, only less minimal.
-const diffTimeout = 200 * time.Millisecond
 
 // Diff returns the changes that turn text a into text b, as sequential
 // code point changes (the shape Doc.Apply returns): small edits for small
@@ -54,20 +49,14 @@ func diffOp(a, b string) op {
 		// A pure insertion or deletion: nothing to search.
 		return replaceOp(utf8.RuneCountInString(a), e.pos, e.del, e.ins)
 	}
-	dmp := diffmatchpatch.New()
-	dmp.DiffTimeout = diffTimeout
-	diffs := dmp.DiffMainRunes([]rune(a), []rune(b), false)
 	var bld builder
-	for _, d := range diffs {
-		n := utf8.RuneCountInString(d.Text)
-		switch d.Type {
-		case diffmatchpatch.DiffEqual:
-			bld.retain(n)
-		case diffmatchpatch.DiffDelete:
-			bld.delete(n)
-		case diffmatchpatch.DiffInsert:
-			bld.insert(d.Text)
-		}
+	prev := 0 // byte offset in a
+	for _, d := range udiff.Strings(a, b) {
+		bld.retain(utf8.RuneCountInString(a[prev:d.Start]))
+		bld.insert(d.New)
+		bld.delete(utf8.RuneCountInString(a[d.Start:d.End]))
+		prev = d.End
 	}
+	bld.retain(utf8.RuneCountInString(a[prev:]))
 	return bld.o
 }
