@@ -61,19 +61,6 @@ func (e *fakeEditor) units(s string) int {
 	}
 }
 
-// pos converts a byte offset of the buffer into an LSP position.
-func (e *fakeEditor) pos(b int) protocol.Position {
-	before := e.text[:b]
-	line := strings.Count(before, e.eol)
-	start := strings.LastIndex(before, e.eol)
-	if start < 0 {
-		start = 0
-	} else {
-		start += len(e.eol)
-	}
-	return protocol.Position{Line: uint32(line), Character: uint32(e.units(e.text[start:b]))}
-}
-
 // byteOff converts an LSP position into a byte offset of the buffer.
 func (e *fakeEditor) byteOff(p protocol.Position) int {
 	lines := strings.Split(e.text, e.eol)
