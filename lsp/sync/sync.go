@@ -3,6 +3,7 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -424,7 +425,85 @@ func (b *Buffer) decode(text string, c protocol.TextDocumentContentChangeEvent) 
 	i := advance(text, 0, start)
 	j := advance(text, i, end-start)
 	t := trimEdit(text[i:j], ins)
-	return edit{pos: start + t.pos, del: t.del, ins: t.ins}, nil
+	return alignLines(text, edit{pos: start + t.pos, del: t.del, ins: t.ins}), nil
+}
+
+// slideWindow bounds how far alignLines looks either side of an edit.
+const slideWindow = 1024
+
+// alignLines moves a pure insertion or deletion of whole lines to where
+// the person most likely made it. Editors report a change by its common
+// prefix with the old text (Neovim: a line "// b" inserted above "// a"
+// comes as "b\n// " inserted after the first "// "), and the text itself
+// does not say which of the equivalent places was meant; but which one
+// enters the CRDT decides whose characters are whose, so what undo takes
+// back and where a concurrent edit lands. Among the equivalent places, the
+// leftmost one that starts a line and ends with a newline wins; when none
+// does, the edit is left as reported.
+func alignLines(text string, e edit) edit {
+	if (e.del == 0) == (e.ins == "") {
+		return e // a replacement, or nothing
+	}
+	if e.ins != "" && !strings.Contains(e.ins, "\n") {
+		return e
+	}
+	lo := max(e.pos-slideWindow, 0)
+	i := advance(text, 0, lo)
+	j := advance(text, i, e.pos-lo+e.del+slideWindow)
+	w := []rune(text[i:j]) // the text around the edit
+	p := e.pos - lo        // the edit's place in w
+	var block []rune       // the inserted or deleted text
+	if e.del > 0 {
+		block = w[p : p+e.del]
+		if !slices.Contains(block, '\n') {
+			return e
+		}
+	} else {
+		block = []rune(e.ins)
+	}
+	n := len(block)
+	// at reports whether the block placed at q (equivalent to p) starts a
+	// line and ends with a newline. For a deletion the block at q is
+	// w[q:q+n]; for an insertion it is the rotation that keeps the text.
+	var cand []rune
+	at := func(q int) bool {
+		switch {
+		case q == 0 && lo > 0: // the character before is outside w
+			return false
+		case q > 0 && w[q-1] != '\n':
+			return false
+		}
+		return cand[n-1] == '\n'
+	}
+	// Slide left as far as the text allows, then try every place going
+	// right until the original one.
+	left := 0
+	if e.del > 0 {
+		for left < p && w[p-left-1] == w[p+n-left-1] {
+			left++
+		}
+	} else {
+		for left < p && left < n && w[p-left-1] == block[n-1-left%n] {
+			left++
+		}
+	}
+	for q := p - left; q <= p; q++ {
+		if e.del > 0 {
+			cand = w[q : q+n]
+		} else {
+			// The insertion at q: what the text holds between q and p,
+			// then the block without its last p-q characters.
+			k := p - q
+			cand = append(append(cand[:0:0], w[q:p]...), block[:n-k]...)
+		}
+		if at(q) {
+			if e.del > 0 {
+				return edit{pos: lo + q, del: n}
+			}
+			return edit{pos: lo + q, ins: string(cand)}
+		}
+	}
+	return e
 }
 
 // sameEffect reports whether edits a and b, both on text, produce the same

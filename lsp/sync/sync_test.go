@@ -505,3 +505,71 @@ func TestResyncAfterUndecodableChange(t *testing.T) {
 		})
 	}
 }
+
+// TestLineEditsAreAlignedToLines: a whole line inserted or deleted enters
+// the document as that line, not as the equivalent edit an editor reported
+// by common prefix, so it stays its author's text (for undo and for
+// concurrent edits).
+func TestLineEditsAreAlignedToLines(t *testing.T) {
+	tests := []struct {
+		name    string
+		initial string
+		change  protocol.TextDocumentContentChangeEvent
+		want    []crdt.Change // what the Doc records
+	}{
+		{
+			name:    "line inserted above a similar one",
+			initial: "// a\nx\n",
+			change:  change(0, 3, 0, 3, "b\n// "),
+			want:    []crdt.Change{{Pos: 0, Insert: "// b\n"}},
+		},
+		{
+			name:    "line deleted below a similar one",
+			initial: "// a\n// b\nx\n",
+			change:  change(0, 3, 1, 3, ""),
+			want:    []crdt.Change{{Pos: 0, Delete: 5}},
+		},
+		{
+			name:    "typing inside a line is left alone",
+			initial: "abab\n",
+			change:  change(0, 2, 0, 2, "ab"),
+			want:    []crdt.Change{{Pos: 2, Insert: "ab"}},
+		},
+		{
+			name:    "no line-aligned equivalent: as reported",
+			initial: "ab\n",
+			change:  change(0, 1, 0, 1, "x\ny"),
+			want:    []crdt.Change{{Pos: 1, Insert: "x\ny"}},
+		},
+		{
+			name:    "multi-byte text around the line",
+			initial: "🦆 a\n🦆 b\n",
+			change:  change(1, 3, 1, 3, "c\n🦆 "),
+			want:    []crdt.Change{{Pos: 4, Insert: "🦆 c\n"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := crdt.New(crdt.NewReplicaID())
+			if _, err := doc.Insert("seed", 0, tt.initial); err != nil {
+				t.Fatal(err)
+			}
+			b := lsync.New(doc, "me", protocol.EncodingUTF16)
+			b.Open(1, tt.initial)
+			res, err := b.EditorChanged(2, []protocol.TextDocumentContentChangeEvent{tt.change})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(res.Changes) != fmt.Sprint(tt.want) {
+				t.Fatalf("changes %+v, want %+v", res.Changes, tt.want)
+			}
+		})
+	}
+}
+
+func change(sl, sc, el, ec uint32, text string) protocol.TextDocumentContentChangeEvent {
+	return protocol.TextDocumentContentChangeEvent{
+		Range: &protocol.Range{Start: protocol.Position{Line: sl, Character: sc}, End: protocol.Position{Line: el, Character: ec}},
+		Text:  text,
+	}
+}
