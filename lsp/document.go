@@ -175,6 +175,41 @@ func (d *document) joinHub() (outcome, error) {
 	return out, nil
 }
 
+// errNotJoined means the document has not reached the hub's state yet, so
+// there is no shared history to undo.
+var errNotJoined = errors.New("the document is not shared yet")
+
+// undo reverts the person's most recent undo step (redo: re-applies the
+// step they last undid) on the replica, and returns the update for the hub
+// and the applyEdit that shows it in the editor.
+func (d *document) undo(redo bool) (outcome, error) {
+	if d.buf == nil {
+		return outcome{}, errNotJoined
+	}
+	if d.readOnly {
+		return outcome{}, crdt.ErrNothingToUndo
+	}
+	do := d.replica.Undo
+	if redo {
+		do = d.replica.Redo
+	}
+	// A step whose text others have since deleted changes nothing: go on
+	// to the one before it, as the person expects something to happen.
+	u, changes, err := do(d.author)
+	for err == nil && u == nil && len(changes) == 0 {
+		u, changes, err = do(d.author)
+	}
+	if err != nil {
+		return outcome{}, err
+	}
+	var out outcome
+	if u != nil {
+		out.updates = [][]byte{u}
+	}
+	out.edit = d.buf.RemoteApplied(changes)
+	return out, nil
+}
+
 // setReadOnly records the person's role as the hub last told it.
 func (d *document) setReadOnly(ro bool) {
 	d.readOnly = ro

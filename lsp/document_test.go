@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -383,5 +384,38 @@ func TestReaderTypingIsUndoneNotShared(t *testing.T) {
 	w.settle()
 	if w.ed.text != ">hello\n" {
 		t.Fatalf("reader's editor = %q, want the shared text", w.ed.text)
+	}
+}
+
+// TestUndoIsPerPerson: undo reverts the person's own last step and leaves
+// everyone else's edits; redo brings it back.
+func TestUndoIsPerPerson(t *testing.T) {
+	w := newSimWorld(t, 3, "one\ntwo\n")
+	w.toProxy = append(w.toProxy, w.ed.replace(3, 3, " mine"))
+	u, err := w.other.Insert("ann", 0, "ann: ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.fromHub = append(w.fromHub, u)
+	w.settle()
+	if got := w.other.Text(); got != "ann: one mine\ntwo\n" {
+		t.Fatalf("before undo: %q", got)
+	}
+	for _, step := range []struct {
+		redo bool
+		want string
+	}{
+		{false, "ann: one\ntwo\n"},
+		{true, "ann: one mine\ntwo\n"},
+		{false, "ann: one\ntwo\n"},
+	} {
+		w.do(w.d.undo(step.redo))
+		w.settle()
+		if got := w.ed.text; got != step.want {
+			t.Fatalf("after undo (redo=%v): editor %q, want %q", step.redo, got, step.want)
+		}
+	}
+	if _, err := w.d.undo(false); !errors.Is(err, crdt.ErrNothingToUndo) {
+		t.Fatalf("undo past the first step: %v, want ErrNothingToUndo", err)
 	}
 }

@@ -173,6 +173,23 @@ func (p *proxy) handleEditor(ctx context.Context, reply jsonrpc2.Replier, req js
 		p.post(func() { p.editorNotification(method, params) })
 		return nil
 	}
+	if req.Method() == protocol.MethodExecuteCommand {
+		var params lsp.ExecuteCommandParams
+		if err := json.Unmarshal(req.Params(), &params); err == nil && (params.Command == protocol.CommandUndo || params.Command == protocol.CommandRedo) {
+			var uri lsp.DocumentURI
+			if len(params.Arguments) > 0 {
+				if s, ok := params.Arguments[0].(string); ok {
+					uri = lsp.DocumentURI(s)
+				}
+			}
+			redo := params.Command == protocol.CommandRedo
+			p.post(func() {
+				res, err := p.undo(uri, redo)
+				_ = reply(ctx, res, err)
+			})
+			return nil
+		}
+	}
 	if _, isCall := req.(*jsonrpc2.Call); !isCall {
 		method, params := req.Method(), req.Params()
 		p.post(func() { p.forwardNotification(method, params) })
@@ -249,7 +266,7 @@ func (p *proxy) initialize(ctx context.Context, reply jsonrpc2.Replier, raw json
 					// The AI's code actions: their edits become proposals
 					// in the shared conversation, not edits here.
 					CodeActionProvider:     true,
-					ExecuteCommandProvider: &lsp.ExecuteCommandOptions{Commands: protocol.AICommands},
+					ExecuteCommandProvider: &lsp.ExecuteCommandOptions{Commands: append([]string{protocol.CommandUndo, protocol.CommandRedo}, protocol.AICommands...)},
 				},
 				InlineCompletionProvider: map[string]any{},
 				PositionEncoding:         enc,
@@ -396,6 +413,26 @@ func (p *proxy) forwardCall(hub *wsrpc.Client, paths pathMap, method string, raw
 		res = json.RawMessage("null")
 	}
 	_ = reply(p.ctx, paths.rewrite(res, false), nil)
+}
+
+// undo reverts the person's most recent step in the document at uri (or
+// re-applies the step they last undid): only their own edits, on the
+// replica, so other people's text stays. The change reaches the hub as an
+// update and the editor as an applyEdit, like anyone else's.
+func (p *proxy) undo(uri lsp.DocumentURI, redo bool) (protocol.UndoResult, error) {
+	d := p.docs[uri]
+	if d == nil {
+		return protocol.UndoResult{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "rubberduck: %s is not a shared document", uri)
+	}
+	out, err := d.undo(redo)
+	if errors.Is(err, crdt.ErrNothingToUndo) {
+		return protocol.UndoResult{}, nil
+	}
+	if err != nil {
+		return protocol.UndoResult{}, jsonrpc2.Errorf(jsonrpc2.InternalError, "rubberduck: %v", err)
+	}
+	p.apply(d, out)
+	return protocol.UndoResult{Done: true}, nil
 }
 
 // apply carries out what an event on d asks for: updates to the hub, an

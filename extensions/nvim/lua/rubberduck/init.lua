@@ -15,6 +15,7 @@ M.config = {
   log_file = nil,            -- where the proxy logs (default: its stderr, which Neovim discards)
   name = os.getenv('USER'),
   cursors = true,            -- show other people's cursors
+  undo = true,               -- u and <C-r> in shared buffers undo and redo only your own edits
 }
 
 M.client_id = nil
@@ -262,10 +263,37 @@ function M.client_config()
   }
 end
 
+-- undo reverts your own last edit in the current shared buffer (redo: brings
+-- back the one you last undid), leaving everyone else's edits alone. Neovim's
+-- own undo would also revert the edits of others it has been shown. Outside
+-- shared buffers, or before the proxy runs, it is Neovim's undo.
+function M.undo(redo)
+  local bufnr = api.nvim_get_current_buf()
+  local client = M.client_id and vim.lsp.get_client_by_id(M.client_id)
+  local native = function() vim.cmd('normal! ' .. vim.v.count1 .. (redo and '\18' or 'u')) end
+  if not client or not vim.lsp.buf_is_attached(bufnr, M.client_id) then return native() end
+  local params = { command = redo and 'rubberduck.redo' or 'rubberduck.undo', arguments = { vim.uri_from_bufnr(bufnr) } }
+  for _ = 1, vim.v.count1 do
+    local res, err = client.request_sync('workspace/executeCommand', params, 2000, bufnr)
+    if not res or res.err then
+      vim.notify('rubberduck: ' .. tostring((res and res.err and res.err.message) or err or 'no answer'), vim.log.levels.WARN)
+      return
+    end
+    if not (res.result and res.result.done) then
+      vim.notify(redo and 'Already at newest change' or 'Already at oldest change')
+      return
+    end
+  end
+end
+
 -- attach starts the proxy if needed and attaches bufnr to it.
 function M.attach(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
   if not in_root(api.nvim_buf_get_name(bufnr)) or vim.bo[bufnr].buftype ~= '' then return end
+  if M.config.undo then
+    vim.keymap.set('n', 'u', function() M.undo(false) end, { buffer = bufnr, desc = 'RubberDuck: undo my last edit' })
+    vim.keymap.set('n', '<C-r>', function() M.undo(true) end, { buffer = bufnr, desc = 'RubberDuck: redo my last undone edit' })
+  end
   if has_start() then
     M.client_id = vim.lsp.start(M.client_config(), { bufnr = bufnr })
     return
