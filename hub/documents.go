@@ -126,6 +126,23 @@ func (sess *session) docSave(ctx context.Context, p protocol.DocRef) (any, error
 	return nil, docError(sess.srv.docs.Save(sandbox.WithActor(ctx, sess.ident.UserID), ref))
 }
 
+// docUndo takes back the caller's own last step in a document they have
+// open as a thin client; everyone sees it as an edit.
+func (sess *session) docUndo(ctx context.Context, p protocol.DocUndoParams) (protocol.UndoResult, error) {
+	ref, err := docRef(p.DocRef)
+	if err != nil {
+		return protocol.UndoResult{}, err
+	}
+	if _, err := sess.authorize(ctx, ref.Project, auth.ActionWrite); err != nil {
+		return protocol.UndoResult{}, err
+	}
+	done, err := sess.srv.docs.Undo(ctx, sess.conn, ref, sess.ident.UserID, p.Redo)
+	if err != nil {
+		return protocol.UndoResult{}, docError(err)
+	}
+	return protocol.UndoResult{Done: done}, nil
+}
+
 // didOpen subscribes a thin client; the hub's text wins over the buffer's.
 func (sess *session) didOpen(ctx context.Context, p protocol.DidOpenTextDocumentParams) (any, error) {
 	ref, err := uriRef(p.TextDocument.URI)

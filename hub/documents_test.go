@@ -631,3 +631,46 @@ func TestAtomicOutsideSaveBecomesAnEdit(t *testing.T) {
 		})
 	}
 }
+
+// TestThinClientUndoIsPerPerson: rubberduck/doc/undo takes back the
+// caller's own last step, not the edit someone else made after it, in
+// every buffer; redo brings it back; past the first step it says so.
+func TestThinClientUndoIsPerPerson(t *testing.T) {
+	h := hubtest.Start(t)
+	owner := h.Connect(t)
+	writeProjectFile(t, h, "u.txt", "one\n")
+	ref := protocol.DocRef{Project: h.Project, Path: "u.txt"}
+	ann := newThin(t, h, h.Token, protocol.EncodingUTF16)
+	ann.open(h.Project, "u.txt", "")
+	bob := newThin(t, h, addPerson(t, owner, "bob", "writer"), protocol.EncodingUTF8)
+	bob.open(h.Project, "u.txt", "")
+	waitConverged(t, owner, ref, ann, bob)
+
+	ann.typeAt(0, 0, "ann ")
+	waitConverged(t, owner, ref, ann, bob)
+	bob.typeAt(bob.len()-1, 0, " bob")
+	if got := waitConverged(t, owner, ref, ann, bob); got != "ann one bob\n" {
+		t.Fatalf("before undo: %q", got)
+	}
+	steps := []struct {
+		redo bool
+		done bool
+		want string
+	}{
+		{false, true, "one bob\n"},
+		{false, false, "one bob\n"}, // nothing more of ann's
+		{true, true, "ann one bob\n"},
+	}
+	for _, st := range steps {
+		var res protocol.UndoResult
+		if err := ann.c.Call(ctx(t), protocol.MethodDocUndo, protocol.DocUndoParams{DocRef: ref, Redo: st.redo}, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Done != st.done {
+			t.Fatalf("undo (redo=%v): done = %v, want %v", st.redo, res.Done, st.done)
+		}
+		if got := waitConverged(t, owner, ref, ann, bob); got != st.want {
+			t.Fatalf("after undo (redo=%v): %q, want %q", st.redo, got, st.want)
+		}
+	}
+}

@@ -82,6 +82,7 @@ func (s *Server) methodTable() map[string]method {
 		protocol.MethodDocClose:  {handle: handler((*session).docClose)},
 		protocol.MethodDocRead:   {handle: handler((*session).docRead)},
 		protocol.MethodDocSave:   {handle: handler((*session).docSave)},
+		protocol.MethodDocUndo:   {handle: handler((*session).docUndo)},
 		protocol.MethodDidOpen:   {handle: handler((*session).didOpen)},
 		protocol.MethodDidChange: {handle: handler((*session).didChange)},
 		protocol.MethodDidClose:  {handle: handler((*session).didClose)},

@@ -25,6 +25,11 @@ const (
 	// MethodDocSave (request) writes the hub's current text to disk,
 	// atomically, through the sandbox.
 	MethodDocSave = "rubberduck/doc/save"
+	// MethodDocUndo (request) undoes the caller's own last step in a
+	// document they have open as a thin client (redo: re-applies the step
+	// they last undid), leaving everyone else's edits; DocUndoParams →
+	// UndoResult.
+	MethodDocUndo = "rubberduck/doc/undo"
 
 	// MethodPresence (notification, hub to client) tells who is in a
 	// project and where: join, leave, focus.
@@ -130,4 +135,10 @@ type PresenceParams struct {
 	Person   Person    `json:"person"`
 	Path     string    `json:"path,omitempty"`
 	Viewport *Viewport `json:"viewport,omitempty"`
+}
+
+// DocUndoParams are the params of rubberduck/doc/undo.
+type DocUndoParams struct {
+	DocRef
+	Redo bool `json:"redo,omitempty"`
 }
