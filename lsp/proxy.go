@@ -463,7 +463,29 @@ func (p *proxy) sendEdit(d *document, e *lsync.Edit) {
 			if p.docs[d.uri] != d {
 				return
 			}
-			p.sendEdit(d, d.answered(id, err == nil && res.Applied))
+			applied := err == nil && res.Applied
+			p.sendEdit(d, d.answered(id, applied))
+			if applied {
+				p.settle(d, id)
+			}
+		})
+	})
+}
+
+// settle calls EditSettled for an applied edit once its echoes must have
+// arrived, so parts the editor did not apply after all are sent again
+// without waiting for the person's next keystroke.
+func (p *proxy) settle(d *document, id uint64) {
+	p.goAsync(func() {
+		select {
+		case <-time.After(lsync.SettleDelay):
+		case <-p.ctx.Done():
+			return
+		}
+		p.post(func() {
+			if p.docs[d.uri] == d && d.buf != nil {
+				p.sendEdit(d, d.buf.EditSettled(id))
+			}
 		})
 	})
 }

@@ -478,7 +478,28 @@ func (m *Manager) sendEdit(d *document, s *subscriber, e *lsync.Edit) {
 			if s.refused++; s.refused <= 3 {
 				m.sendEdit(d, s, s.buf.Flush())
 			}
+			return
 		}
+		m.settle(d, s, e.ID)
+	})
+}
+
+// settle calls EditSettled for an applied edit once its echoes must have
+// arrived, so parts the editor did not apply after all are sent again
+// without waiting for the person's next keystroke. Called with d.mu held.
+func (m *Manager) settle(d *document, s *subscriber, id uint64) {
+	m.wg.Go(func() {
+		select {
+		case <-time.After(lsync.SettleDelay):
+		case <-m.ctx.Done():
+			return
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if s.gone || d.closed {
+			return
+		}
+		m.sendEdit(d, s, s.buf.EditSettled(id))
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rubberduckhub/rubberduck/hub/crdt"
@@ -297,6 +298,27 @@ func (b *Buffer) EditResult(id uint64, applied bool) {
 		b.requeueFlight()
 	}
 }
+
+// EditSettled tells the Buffer that the editor answered the applyEdit with
+// id as applied a while ago (SettleDelay), so every didChange it sent
+// before that answer has arrived. Any part of the edit still not echoed
+// was never applied: the editor dropped the edit (Neovim's own handler
+// answers applied:true for a stale one), or what looked like the echo of
+// a part was the person typing the same text at the same place. Those
+// parts are queued again, and the returned applyEdit, if any, must be
+// sent. Without this, they would wait for the person's next keystroke.
+func (b *Buffer) EditSettled(id uint64) *Edit {
+	if b.flight == nil || b.flight.id != id || b.resyncing {
+		return nil
+	}
+	b.requeueFlight()
+	return b.send()
+}
+
+// SettleDelay is how long after an applied answer owners call
+// EditSettled: far longer than an echo takes to arrive, far shorter than
+// a person notices.
+const SettleDelay = 200 * time.Millisecond
 
 // Flush returns an applyEdit for whatever the editor still lacks when none
 // is in flight; owners call it after a refused edit, on a timer.

@@ -3,6 +3,8 @@ package sync_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"unicode/utf8"
 
@@ -27,6 +29,7 @@ type world struct {
 	toRemote [][]byte      // updates from the local replica in transit
 	toLocal  [][]byte      // updates from the remote replica in transit
 	results  []result      // applyEdit answers in transit
+	settling []uint64      // edits answered applied, for EditSettled once quiet
 }
 
 type result struct {
@@ -117,6 +120,23 @@ func (w *world) deliverResult() bool {
 	r := w.results[0]
 	w.results = w.results[1:]
 	w.buf.EditResult(r.id, r.applied)
+	if r.applied {
+		w.settling = append(w.settling, r.id)
+	}
+	return true
+}
+
+// settleEdits calls EditSettled for the answered edits, as owners do
+// SettleDelay after the answer; only when the editor's didChanges have all
+// been delivered, which the delay stands for.
+func (w *world) settleEdits() bool {
+	if len(w.ed.out) > 0 || len(w.settling) == 0 {
+		return false
+	}
+	for _, id := range w.settling {
+		w.sendEdit(w.buf.EditSettled(id))
+	}
+	w.settling = w.settling[:0]
 	return true
 }
 
@@ -149,6 +169,9 @@ func (w *world) settle() {
 		moved = w.deliverLocal() || moved
 		moved = w.deliverRemote() || moved
 		if !moved {
+			if w.settleEdits() {
+				continue
+			}
 			if e := w.buf.Flush(); e != nil {
 				w.sendEdit(e)
 				continue
@@ -400,6 +423,9 @@ func TestSurrogateHalfIsRejected(t *testing.T) {
 // real transports allow, always converges to the replicas' text.
 func TestRandomConcurrentEditing(t *testing.T) {
 	seeds := 300
+	if s := os.Getenv("RUBBERDUCK_SYNC_SEEDS"); s != "" {
+		seeds, _ = strconv.Atoi(s)
+	}
 	if testing.Short() {
 		seeds = 40
 	}
@@ -457,6 +483,7 @@ func TestRandomConcurrentEditing(t *testing.T) {
 					if e := w.buf.Flush(); e != nil {
 						w.sendEdit(e)
 					}
+					w.settleEdits()
 				}
 			}
 			w.settle()
