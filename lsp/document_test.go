@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sort"
 	"strings"
 	"testing"
@@ -194,7 +196,11 @@ func typeRandom(rng *rand.Rand, text string, inserts []string) (int, int, string
 // and checks that editor, proxy and remote replica end byte-identical.
 func TestDocumentConvergesWithRacingEditor(t *testing.T) {
 	inserts := []string{"a", "bc", "\n", "é", "😀", "", "x\ny"}
-	for seed := range uint64(300) {
+	seeds := uint64(300)
+	if s, err := strconv.ParseUint(os.Getenv("RUBBERDUCK_SYNC_SEEDS"), 10, 64); err == nil {
+		seeds = s
+	}
+	for seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			w := newSimWorld(t, seed, "hello\nworld\n")
 			for range 400 {
