@@ -16,8 +16,9 @@ GOPLS           := golang.org/x/tools/gopls@v0.23.0
 TOOLS_BIN       := $(CURDIR)/.tools/bin
 ADDR            ?= 127.0.0.1:7777
 # Debian packages the tests and benchmarks drive for real: Neovim for the
-# end-to-end editor tests, ripgrep as the search benchmark's baseline.
-APT_PACKAGES    := neovim ripgrep
+# end-to-end editor tests, ripgrep as the search benchmark's baseline,
+# Chromium (Debian's /usr/bin/chromium) for the browser editor's test.
+APT_PACKAGES    := neovim ripgrep chromium
 # Go test flags: the race detector on every package with concurrency. The
 # CRDT is pure single-threaded computation: it runs without -race, which
 # makes its property tests about ten times slower and finds nothing there.
@@ -27,14 +28,18 @@ FUZZTIME        ?= 30s
 
 export GOFLAGS  := -buildvcs=false
 
-.PHONY: all build run test test-go check-fmt vet lint bench bench-crdt bench-intel e2e-long fuzz deps tools clean help
+.PHONY: all web build run test test-go check-fmt vet lint bench bench-crdt bench-intel e2e-long fuzz deps tools clean help
 
 all: build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/rubberduck
+web: ## build the browser editor (extensions/web) into hub/webui/dist, which the binary embeds
+	npm ci --prefix extensions/web --no-audit --no-fund
+	node extensions/web/build.mjs
+
+build: web ## build bin/rubberduck
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/rubberduck ./cmd/rubberduck
 
 run: build tools ## start the hub on $(ADDR), serving this repository as the demo project
@@ -42,7 +47,7 @@ run: build tools ## start the hub on $(ADDR), serving this repository as the dem
 
 test: deps tools lint test-go ## run every check CI runs: gofmt, vet, staticcheck, all tests
 
-test-go:
+test-go: web
 	$(GO) test -race $(TEST_FLAGS) $$($(GO) list ./... | grep -v -x -F $(addprefix -e github.com/rubberduckhub/rubberduck/,$(PURE_PACKAGES:./%=%)))
 	$(GO) test $(TEST_FLAGS) $(PURE_PACKAGES)
 

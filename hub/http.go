@@ -12,6 +12,7 @@ import (
 
 	"github.com/rubberduckhub/rubberduck/hub/auth"
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
+	"github.com/rubberduckhub/rubberduck/hub/webui"
 )
 
 // sessionCookie carries a browser session id (never an API token).
@@ -27,7 +28,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /lsp", s.serveLSP)
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
-	mux.HandleFunc("GET /", s.index)
+	web := webui.New(webui.Dist())
+	mux.Handle("GET /static/", web)
+	mux.Handle("GET /", s.index(web))
 	return mux
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/rubberduckhub/rubberduck/hub/ratelimit"
+	"github.com/rubberduckhub/rubberduck/hub/webui"
 )
 
 // loginPage shows a sign-in button for a login link. Opening the link does
@@ -52,16 +53,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// index is the hub's landing page.
-func (s *Server) index(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/" {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = page.Execute(w, pageData{Title: "RubberDuck hub",
-		Body: "The hub is running (version " + s.cfg.Version + "). Connect an editor with " +
-			"`rubberduck lsp`; the browser editor is on its way."})
+// index serves the browser editor at "/". A browser without a session
+// cookie is told how to get one instead; whether the cookie is still valid
+// is checked by the WebSocket upgrade, which is what the page opens. A hub
+// built without `make web` says how to build the editor.
+func (s *Server) index(web *webui.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && web.Built() {
+			if _, err := r.Cookie(sessionCookie); err != nil {
+				webui.SignInPage(w, r)
+				return
+			}
+		}
+		web.ServeHTTP(w, r)
+	})
 }
 
 type pageData struct{ Title, Body string }

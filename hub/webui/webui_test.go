@@ -1,0 +1,132 @@
+package webui_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/rubberduckhub/rubberduck/hub/webui"
+)
+
+var built = fstest.MapFS{
+	".keep":                     {},
+	"index.html":                {Data: []byte("<!doctype html><title>RubberDuck</title>")},
+	"app.js":                    {Data: []byte("console.log(1)")},
+	"style.css":                 {Data: []byte("body{}")},
+	"vs/loader.js":              {Data: []byte("define()")},
+	"vs/editor/editor.main.css": {Data: []byte(".monaco{}")},
+}
+
+var unbuilt = fstest.MapFS{".keep": {}}
+
+func TestHandlerServesTheAppAndItsFiles(t *testing.T) {
+	tests := []struct {
+		name      string
+		files     fstest.MapFS
+		path      string
+		status    int
+		ctype     string
+		cache     string
+		body      string
+		wantCSP   bool
+		notInBody string
+	}{
+		{"the page", built, "/", 200, "text/html", "no-cache", "<title>RubberDuck</title>", true, ""},
+		{"our script is always revalidated", built, "/static/app.js", 200, "javascript", "no-cache", "console.log", false, ""},
+		{"our style sheet", built, "/static/style.css", 200, "text/css", "no-cache", "body{}", false, ""},
+		{"Monaco's files are cached", built, "/static/vs/loader.js", 200, "javascript", "max-age=86400", "define()", false, ""},
+		{"Monaco's css", built, "/static/vs/editor/editor.main.css", 200, "text/css", "max-age=86400", ".monaco{}", false, ""},
+		{"no directory listings", built, "/static/vs/", 404, "", "", "", false, "loader.js"},
+		{"no directory listings without slash", built, "/static/vs", 404, "", "", "", false, "loader.js"},
+		{"unknown file", built, "/static/nope.js", 404, "", "", "", false, ""},
+		{"other paths", built, "/elsewhere", 404, "", "", "", false, ""},
+		{"not built: the page says how to build", unbuilt, "/", 200, "text/html", "no-store", "make web", true, ""},
+		{"not built: no files", unbuilt, "/static/app.js", 404, "", "", "", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			webui.New(tt.files).ServeHTTP(w, httptest.NewRequest(http.MethodGet, tt.path, nil))
+			if w.Code != tt.status {
+				t.Fatalf("status = %d, want %d: %s", w.Code, tt.status, w.Body)
+			}
+			if !strings.Contains(w.Header().Get("Content-Type"), tt.ctype) {
+				t.Errorf("Content-Type = %q, want %q", w.Header().Get("Content-Type"), tt.ctype)
+			}
+			if !strings.Contains(w.Header().Get("Cache-Control"), tt.cache) {
+				t.Errorf("Cache-Control = %q, want %q", w.Header().Get("Cache-Control"), tt.cache)
+			}
+			if !strings.Contains(w.Body.String(), tt.body) {
+				t.Errorf("body %q does not contain %q", w.Body, tt.body)
+			}
+			if tt.notInBody != "" && strings.Contains(w.Body.String(), tt.notInBody) {
+				t.Errorf("body %q contains %q", w.Body, tt.notInBody)
+			}
+			if got := w.Header().Get("Content-Security-Policy") != ""; got != tt.wantCSP {
+				t.Errorf("CSP set = %v, want %v", got, tt.wantCSP)
+			}
+			if w.Header().Get("X-Content-Type-Options") != "nosniff" {
+				t.Error("no X-Content-Type-Options: nosniff")
+			}
+		})
+	}
+}
+
+func TestETagRevalidation(t *testing.T) {
+	h := webui.New(built)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/static/vs/loader.js", nil))
+	etag := w.Header().Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag")
+	}
+	r := httptest.NewRequest(http.MethodGet, "/static/vs/loader.js", nil)
+	r.Header.Set("If-None-Match", etag)
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusNotModified {
+		t.Fatalf("status = %d, want 304", w.Code)
+	}
+}
+
+func TestCSPAllowsNoEval(t *testing.T) {
+	csp := webui.ContentSecurityPolicy
+	for _, want := range []string{"script-src 'self'", "worker-src blob:", "connect-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP %q allows eval", csp)
+	}
+}
+
+// The embedded files are either the built editor or only .keep; both serve.
+func TestEmbeddedDist(t *testing.T) {
+	h := webui.New(webui.Dist())
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if w.Code != 200 {
+		t.Fatalf("status = %d", w.Code)
+	}
+	if h.Built() != !strings.Contains(w.Body.String(), "make web") {
+		t.Fatalf("built = %v but the page is %s", h.Built(), w.Body)
+	}
+	if h.Built() {
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/static/vs/loader.js", nil))
+		if w.Code != 200 {
+			t.Fatalf("loader.js: status = %d", w.Code)
+		}
+	}
+}
+
+func TestSignInPageLeaksNothing(t *testing.T) {
+	w := httptest.NewRecorder()
+	webui.SignInPage(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if !strings.Contains(w.Body.String(), "rubberduck serve") || w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("sign-in page: %s %v", w.Body, w.Header())
+	}
+}
