@@ -29,6 +29,12 @@ type Config struct {
 	// AllowedOrigins are extra browser origins (scheme://host:port) allowed
 	// to open /lsp besides the hub's own.
 	AllowedOrigins []string
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies in
+	// front of the hub. For requests from them, X-Forwarded-For names the
+	// client (for the failed-login limit, logs and the audit trail) and
+	// X-Forwarded-Proto: https makes the session cookie Secure. Empty: the
+	// TCP peer is the client and those headers are ignored.
+	TrustedProxies []string
 	// ShutdownGrace bounds how long Shutdown waits for connections to close.
 	ShutdownGrace time.Duration
 	// AuditRetention is how long audit records are kept (0: forever).

@@ -94,7 +94,7 @@ func (s *Server) serveLSP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized: send Authorization: Bearer <token>", http.StatusUnauthorized)
 		return
 	}
-	ident, err := s.deps.Auth.Authenticate(r.Context(), ratelimit.AddrKey(r.RemoteAddr), cred)
+	ident, err := s.deps.Auth.Authenticate(r.Context(), ratelimit.AddrKey(s.addrs.of(r)), cred)
 	if err != nil {
 		s.metrics.upgrades.WithLabelValues("unauthorized").Inc()
 		var retry *ratelimit.RetryError
@@ -114,7 +114,7 @@ func (s *Server) serveLSP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered the client
 	}
-	s.serveSession(r.Context(), ws, ident, r.RemoteAddr)
+	s.serveSession(r.Context(), ws, ident, s.addrs.of(r))
 }
 
 // checkOrigin accepts requests without an Origin (editors, the CLI) and

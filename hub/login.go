@@ -31,7 +31,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden: cross-origin login", http.StatusForbidden)
 		return
 	}
-	secret, sess, err := s.deps.Auth.RedeemLoginCode(r.Context(), ratelimit.AddrKey(r.RemoteAddr), r.PostFormValue("code"))
+	secret, sess, err := s.deps.Auth.RedeemLoginCode(r.Context(), ratelimit.AddrKey(s.addrs.of(r)), r.PostFormValue("code"))
 	if err != nil {
 		s.metrics.upgrades.WithLabelValues("login").Inc()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -47,7 +47,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Path:     "/",
 		Expires:  sess.Expires,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   s.addrs.secure(r),
 		SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, "/", http.StatusSeeOther)

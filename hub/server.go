@@ -76,8 +76,10 @@ type Server struct {
 
 	httpSrv *http.Server
 	ln      net.Listener
-	ready   atomic.Bool
-	nextID  atomic.Uint64
+	// addrs tells the person's address behind a trusted reverse proxy.
+	addrs  *clientAddrs
+	ready  atomic.Bool
+	nextID atomic.Uint64
 
 	// background work (housekeeping) owned by the server, stopped by Shutdown
 	bg     conc.WaitGroup
@@ -93,6 +95,10 @@ type Server struct {
 // Addr is known (and the port taken) before Serve runs.
 func New(cfg Config, deps Deps) (*Server, error) {
 	cfg.fill()
+	addrs, err := newClientAddrs(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -105,6 +111,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		rooms:    newRooms(),
 		ln:       ln,
 		sessions: make(map[*session]struct{}),
+		addrs:    addrs,
 	}
 	bgCtx, stop := context.WithCancel(context.Background())
 	s.stopBg = stop

@@ -23,7 +23,7 @@ const envPrefix = "RUBBERDUCK_"
 
 // listKeys are settings that hold lists; in the environment they are
 // comma-separated.
-var listKeys = map[string]bool{"project": true, "allowed-origin": true}
+var listKeys = map[string]bool{"project": true, "allowed-origin": true, "trusted-proxy": true}
 
 // loadConfig merges, lowest precedence first: flag defaults, the config
 // file, RUBBERDUCK_* variables, and the flags set on the command line.

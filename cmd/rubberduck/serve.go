@@ -38,6 +38,7 @@ Every start prints the browser URL with a single-use login link (valid for
 	f.String("data", defaultDataDir(), "data directory (store, owner token, trash)")
 	f.StringArray("project", nil, "serve a project, as NAME=PATH (repeatable)")
 	f.StringArray("allowed-origin", nil, "extra browser origin allowed to connect, e.g. https://duck.example.com (repeatable)")
+	f.StringArray("trusted-proxy", nil, "address or CIDR of a reverse proxy in front of the hub whose X-Forwarded-For/-Proto are believed, e.g. 127.0.0.1 (repeatable)")
 	f.Int64("max-message-bytes", 8<<20, "largest JSON-RPC message accepted")
 	f.Duration("shutdown-grace", 5*time.Second, "how long shutdown waits for clients to close")
 	f.Duration("audit-retention", 90*24*time.Hour, "how long audit records are kept (0 keeps them forever)")
@@ -72,6 +73,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		DataDir:         k.String("data"),
 		Projects:        projects,
 		AllowedOrigins:  k.Strings("allowed-origin"),
+		TrustedProxies:  k.Strings("trusted-proxy"),
 		MaxMessageBytes: k.Int64("max-message-bytes"),
 		ShutdownGrace:   k.Duration("shutdown-grace"),
 		AuditRetention:  k.Duration("audit-retention"),
