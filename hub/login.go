@@ -12,8 +12,13 @@ import (
 // not use the code up: chat and mail clients fetch links to preview them,
 // and a GET that signed in would let any page log a browser in as someone
 // else. The code is redeemed by the POST that the button sends.
+//
+// The page's Referrer-Policy is same-origin, not no-referrer: under
+// no-referrer browsers send "Origin: null" with the form's POST, which the
+// login's same-origin check refuses; same-origin still keeps the code out
+// of every request to another site.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Referrer-Policy", "same-origin")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = loginForm.Execute(w, r.URL.Query().Get("code"))

@@ -1,0 +1,430 @@
+package webui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/chromedp/chromedp"
+	"github.com/sourcegraph/conc"
+
+	"github.com/rubberduckhub/rubberduck/hub"
+	"github.com/rubberduckhub/rubberduck/hub/hubtest"
+	"github.com/rubberduckhub/rubberduck/hub/webui"
+	"github.com/rubberduckhub/rubberduck/lsp/protocol"
+	"github.com/rubberduckhub/rubberduck/lsp/wsrpc"
+)
+
+// chromiumPath is Debian's Chromium, which `make deps` installs; tests never
+// download a browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestBrowserEditsWithAThinClient drives the real page in headless
+// Chromium against a real hub: sign in through the login page, open a file
+// from the tree, type with real key events while another person's editor
+// edits the same document, and check that the browser, the hub and the
+// other editor end with the same text; the other person's cursor shows,
+// Ctrl-Z undoes only the browser's own typing, and Ctrl-S writes the file.
+func TestBrowserEditsWithAThinClient(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("Chromium is not installed at %s (make deps installs it): %v", chromiumPath, err)
+	}
+	if _, err := fs.Stat(webui.Dist(), "index.html"); err != nil {
+		t.Fatal("the browser editor is not built into hub/webui/dist: run make web (make test does)")
+	}
+	h, loginURL := startHub(t)
+	const initial = "package main\n\nfunc main() {\n}\n"
+	if err := os.WriteFile(filepath.Join(h.ProjectDir, "main.go"), []byte(initial), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(h.ProjectDir, "pkg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bob := addWriter(t, h, "bob")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1200, 800),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	consoleErrs.listen(t, bctx)
+
+	// Sign in through the real login page; the hub redirects to the app.
+	run(t, bctx, "open the login link", chromedp.Navigate(loginURL))
+	waitJS(t, bctx, "the sign-in button", `document.querySelector("form button") !== null`)
+	run(t, bctx, "sign in", chromedp.Click(chromedp.CSS("form button")))
+	waitJS(t, bctx, "the editor page", `location.pathname === "/" && document.getElementById("editor") !== null`)
+	waitJS(t, bctx, "connected", `document.getElementById("status").dataset.state === "connected"`)
+	run(t, bctx, "open main.go from the tree",
+		chromedp.WaitVisible(chromedp.CSS(`#tree li.file[data-path="main.go"] > span`)),
+		chromedp.Click(chromedp.CSS(`#tree li.file[data-path="main.go"] > span`)),
+	)
+	waitJS(t, bctx, "the hub fills the buffer", fmt.Sprintf(`(monaco.editor.getModels()[0]?.getValue() ?? "") === %q`, initial))
+
+	other := dialThin(t, h, bob, "main.go", initial)
+
+	// Bob's cursor shows in the browser, in his colour with his name.
+	if err := other.c.Notify(protocol.MethodCursor, protocol.CursorParams{
+		DocRef:     protocol.DocRef{Project: h.Project, Path: "main.go"},
+		Selections: []protocol.Selection{{Anchor: protocol.Position{Line: 0, Character: 0}, Head: protocol.Position{Line: 0, Character: 7}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, bctx, "bob's cursor is a decoration",
+		`document.querySelectorAll(".rd-cur").length > 0 && document.querySelectorAll(".rd-sel").length > 0 && [...document.querySelectorAll(".rd-label")].some(e => e.textContent.includes("bob"))`)
+
+	// Type in the body of main while bob adds lines at the top.
+	run(t, bctx, "put the cursor in main",
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`rubberduck.editor.setPosition({lineNumber: 4, column: 1}); rubberduck.editor.focus(); true`)(ctx, tg)
+			return err
+		}),
+	)
+	const rounds = 8
+	var wg conc.WaitGroup
+	wg.Go(func() {
+		for i := range rounds {
+			other.insertAtTop(fmt.Sprintf("// bob %d\n", i))
+			time.Sleep(15 * time.Millisecond)
+		}
+	})
+	for i := range rounds {
+		run(t, bctx, "type", chromedp.KeyEvent(fmt.Sprintf("\tx%d()\n", i)))
+	}
+	wg.Wait()
+
+	final := converge(t, bctx, h, other)
+	for i := range rounds {
+		for _, want := range []string{fmt.Sprintf("// bob %d\n", i), fmt.Sprintf("x%d()", i)} {
+			if !strings.Contains(final, want) {
+				t.Fatalf("the text lost %q:\n%s", want, final)
+			}
+		}
+	}
+
+	// Ctrl-Z undoes the browser's last step on the hub; bob's lines stay.
+	run(t, bctx, "undo", chromedp.KeyEvent("z", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	undone := waitText(t, bctx, h, other, func(s string) bool { return s != final })
+	// The hub groups quick typing into one step, so the step may hold
+	// several rounds: what goes is the latest typing, nothing of bob's.
+	if len(undone) >= len(final) {
+		t.Fatalf("undo added text:\nbefore:\n%s\nafter:\n%s", final, undone)
+	}
+	seen := false // a newer round of typing is still there
+	for i := rounds - 1; i >= 0; i-- {
+		if !strings.Contains(undone, fmt.Sprintf("// bob %d\n", i)) {
+			t.Fatalf("undo took away bob's line %d:\n%s", i, undone)
+		}
+		has := strings.Contains(undone, fmt.Sprintf("x%d()", i))
+		if seen && !has {
+			t.Fatalf("undo took away x%d() but kept newer typing:\n%s", i, undone)
+		}
+		seen = seen || has
+	}
+	final = undone
+
+	t.Logf("after concurrent typing and undo:\n%s", final)
+
+	// Ctrl-S writes the shared text to disk.
+	run(t, bctx, "save", chromedp.KeyEvent("s", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(h.ProjectDir, "main.go"))
+		if err == nil && string(b) == final {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Ctrl-S did not write the file: on disk\n%s\nwant\n%s", b, final)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if errs := consoleErrs.errors(); len(errs) > 0 {
+		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// startHub runs a hub as hubtest.Start does, keeping the login link
+// `rubberduck serve` prints (hubtest drops it).
+func startHub(t *testing.T) (*hubtest.Hub, string) {
+	t.Helper()
+	dir := t.TempDir()
+	projDir := filepath.Join(dir, "demo")
+	if err := os.Mkdir(projDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := hub.Config{
+		Addr:     "127.0.0.1:0",
+		DataDir:  filepath.Join(dir, "data"),
+		Projects: []hub.ProjectSpec{{Name: "demo", Path: projDir}},
+		Version:  "test",
+	}
+	srv, start, err := hub.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("open hub: %v", err)
+	}
+	tok, err := os.ReadFile(start.OwnerTokenPath)
+	if err != nil {
+		t.Fatalf("owner token: %v", err)
+	}
+	var wg conc.WaitGroup
+	wg.Go(func() {
+		if err := srv.Serve(); err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		wg.Wait()
+	})
+	if start.LoginURL == "" {
+		t.Fatal("the hub printed no login link")
+	}
+	return &hubtest.Hub{Server: srv, Token: strings.TrimSpace(string(tok)), DataDir: cfg.DataDir,
+		Project: "demo", ProjectDir: projDir}, start.LoginURL
+}
+
+// addWriter creates a person with write access to the demo project and
+// returns their API token.
+func addWriter(t *testing.T, h *hubtest.Hub, name string) string {
+	t.Helper()
+	c := h.Dial(t)
+	hubtest.Initialize(t, c, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Call(ctx, "rubberduck/user/add", map[string]any{"name": name}, nil); err != nil {
+		t.Fatalf("add %s: %v", name, err)
+	}
+	if err := c.Call(ctx, "rubberduck/project/grant", map[string]any{"project": h.Project, "user": name, "role": "writer"}, nil); err != nil {
+		t.Fatalf("grant %s: %v", name, err)
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if err := c.Call(ctx, "rubberduck/token/create", map[string]any{"user": name, "name": "e2e"}, &tok); err != nil {
+		t.Fatalf("token for %s: %v", name, err)
+	}
+	return tok.Token
+}
+
+// thinClient is a plain LSP editor (as lsp/e2e's thin editor): it keeps
+// its text, applies the hub's versioned edits and reports its own.
+type thinClient struct {
+	c   *wsrpc.Client
+	uri string
+
+	mu      sync.Mutex
+	text    string
+	version int32
+}
+
+func dialThin(t *testing.T, h *hubtest.Hub, token, path, text string) *thinClient {
+	t.Helper()
+	te := &thinClient{uri: protocol.DocURI(protocol.DocRef{Project: h.Project, Path: path}), text: text, version: 1}
+	te.c = h.DialWith(t, hubtest.Auth(token), wsrpc.HandlerFunc(te.handle))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var ip protocol.InitializeParams
+	ip.InitializationOptions = &protocol.InitializationOptions{Project: h.Project, Client: "test"}
+	ip.Capabilities.General = &protocol.GeneralClientCapabilities{PositionEncodings: []string{protocol.EncodingUTF16}}
+	if err := te.c.Call(ctx, protocol.MethodInitialize, ip, nil); err != nil {
+		t.Fatalf("thin client initialize: %v", err)
+	}
+	_ = te.c.Notify(protocol.MethodInitialized, struct{}{})
+	te.mu.Lock()
+	defer te.mu.Unlock()
+	if err := te.c.Notify(protocol.MethodDidOpen, protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{
+		URI: te.uri, LanguageID: "go", Version: te.version, Text: text}}); err != nil {
+		t.Fatal(err)
+	}
+	return te
+}
+
+func (te *thinClient) handle(_ context.Context, _ *wsrpc.Conn, m *protocol.Message) (any, error) {
+	if m.Method != protocol.MethodApplyEdit {
+		return nil, nil
+	}
+	var p protocol.ApplyWorkspaceEditParams
+	if err := json.Unmarshal(m.Params, &p); err != nil {
+		return nil, err
+	}
+	te.mu.Lock()
+	defer te.mu.Unlock()
+	applied := false
+	for _, dc := range p.Edit.DocumentChanges {
+		if dc.TextDocument.Version == nil || *dc.TextDocument.Version != te.version {
+			continue // stale: the hub sends it again
+		}
+		var changes []protocol.TextDocumentContentChangeEvent
+		for i := len(dc.Edits) - 1; i >= 0; i-- {
+			e := dc.Edits[i]
+			s, en := u16Offset(te.text, e.Range.Start), u16Offset(te.text, e.Range.End)
+			te.text = te.text[:s] + e.NewText + te.text[en:]
+			r := e.Range
+			changes = append(changes, protocol.TextDocumentContentChangeEvent{Range: &r, Text: e.NewText})
+		}
+		if len(changes) > 0 {
+			te.version++
+			_ = te.c.Notify(protocol.MethodDidChange, protocol.DidChangeTextDocumentParams{
+				TextDocument:   protocol.VersionedTextDocumentIdentifier{URI: te.uri, Version: te.version},
+				ContentChanges: changes,
+			})
+		}
+		applied = true
+	}
+	return map[string]bool{"applied": applied}, nil
+}
+
+func (te *thinClient) insertAtTop(s string) {
+	te.mu.Lock()
+	defer te.mu.Unlock()
+	te.text = s + te.text
+	te.version++
+	r := protocol.Range{}
+	_ = te.c.Notify(protocol.MethodDidChange, protocol.DidChangeTextDocumentParams{
+		TextDocument:   protocol.VersionedTextDocumentIdentifier{URI: te.uri, Version: te.version},
+		ContentChanges: []protocol.TextDocumentContentChangeEvent{{Range: &r, Text: s}},
+	})
+}
+
+func (te *thinClient) snapshot() string {
+	te.mu.Lock()
+	defer te.mu.Unlock()
+	return te.text
+}
+
+// u16Offset is the byte offset of an LSP position counted in UTF-16.
+func u16Offset(text string, p protocol.Position) int {
+	off := 0
+	for line := uint32(0); line < p.Line; line++ {
+		i := strings.IndexByte(text[off:], '\n')
+		if i < 0 {
+			return len(text)
+		}
+		off += i + 1
+	}
+	units := uint32(0)
+	for i, r := range text[off:] {
+		if units >= p.Character || r == '\n' {
+			return off + i
+		}
+		units += uint32(len(utf16.Encode([]rune{r})))
+	}
+	return len(text)
+}
+
+// converge waits until the browser, the hub and the thin client hold the
+// same text, and returns it.
+func converge(t *testing.T, bctx context.Context, h *hubtest.Hub, other *thinClient) string {
+	t.Helper()
+	return waitText(t, bctx, h, other, func(string) bool { return true })
+}
+
+// waitText polls until all three texts agree and ok accepts them.
+func waitText(t *testing.T, bctx context.Context, h *hubtest.Hub, other *thinClient, ok func(string) bool) string {
+	t.Helper()
+	c := h.Connect(t)
+	deadline := time.Now().Add(30 * time.Second)
+	var browser, shared, thin string
+	for {
+		var res protocol.DocReadResult
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.Call(ctx, protocol.MethodDocRead, protocol.DocRef{Project: h.Project, Path: "main.go"}, &res)
+		cancel()
+		shared = res.Text
+		if err == nil {
+			browser, err = chromedp.Run(bctx, chromedp.Evaluate[string](`monaco.editor.getModels()[0].getValue()`))
+		}
+		thin = other.snapshot()
+		if err == nil && browser == shared && thin == shared && ok(shared) {
+			return shared
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the texts did not converge (err %v):\nbrowser:\n%s\nhub:\n%s\nthin client:\n%s", err, browser, shared, thin)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// waitJS polls a JavaScript condition in the page until it holds.
+func waitJS(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { try { return !!(`+cond+`) } catch (e) { return false } })()`))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("status")?.textContent ?? ""`))
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + JSON.stringify({remote: rubberduck.state.remote.size, cur: document.querySelectorAll(".rd-cur").length, sel: document.querySelectorAll(".rd-sel").length, label: [...document.querySelectorAll(".rd-label")].map(e => e.outerHTML), html: document.querySelector(".view-lines")?.innerHTML.slice(0, 600), decos: rubberduck.editor.getModel()?.getAllDecorations().map(d => [d.options.className, d.options.beforeContentClassName])}) + "\n" + document.body.innerText.slice(0, 500)`))
+			t.Fatalf("waiting for %s: timed out (err %v, status %q); console errors %q; page:\n%s", what, err, status, consoleErrs.errors(), page)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var consoleErrs consoleLog
+
+// consoleLog collects what the page reports as errors: console.error,
+// uncaught exceptions and browser log entries (CSP violations land there).
+type consoleLog struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+// listen starts the browser (on a blank page) and collects its console
+// until ctx ends.
+func (l *consoleLog) listen(t *testing.T, ctx context.Context) {
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	msgs := chromedp.Console(ctx)
+	go func() { // ends with ctx, which the test cancels
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if (m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException) && !strings.Contains(m.URL, "favicon.ico") {
+				l.mu.Lock()
+				l.errs = append(l.errs, m.String()+" "+m.URL)
+				l.mu.Unlock()
+			}
+		}
+	}()
+}
+
+func (l *consoleLog) errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.errs...)
+}
