@@ -96,13 +96,14 @@ func (s *Server) serveLSP(w http.ResponseWriter, r *http.Request) {
 	}
 	ident, err := s.deps.Auth.Authenticate(r.Context(), ratelimit.AddrKey(s.addrs.of(r)), cred)
 	if err != nil {
-		s.metrics.upgrades.WithLabelValues("unauthorized").Inc()
 		var retry *ratelimit.RetryError
 		if errors.As(err, &retry) {
+			s.metrics.upgrades.WithLabelValues("rate_limited").Inc()
 			w.Header().Set("Retry-After", strconv.Itoa(int(retry.RetryAfter.Seconds())+1))
 			http.Error(w, "too many failed attempts: try again later", http.StatusTooManyRequests)
 			return
 		}
+		s.metrics.upgrades.WithLabelValues("unauthorized").Inc()
 		if !errors.Is(err, auth.ErrUnauthenticated) {
 			s.log.Error("authenticate", "err", err)
 		}

@@ -64,7 +64,7 @@ func newMetrics(reg *prometheus.Registry, st store.Store) *metrics {
 			Name: "rubberduck_slow_consumers_total", Help: "Connections dropped because the client stopped reading.",
 		}),
 		upgrades: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "rubberduck_upgrades_refused_total", Help: "WebSocket upgrades refused, by reason (unauthorized|origin|rate_limited).",
+			Name: "rubberduck_upgrades_refused_total", Help: "WebSocket upgrades and logins refused, by reason (unauthorized|origin|rate_limited|login).",
 		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.connections, m.connsTotal, m.messages, m.errors, m.latency,

@@ -534,11 +534,11 @@ func (m *Manager) checkBudget() {
 	warnI := budgetCross(&m.warnedInstances, inst, m.instLimit)
 	m.mu.Unlock()
 	if warnW {
-		m.log.Warn("inotify watches at 80% of fs.inotify.max_user_watches; raise it or lower watch.max_watchers / add ignore patterns",
+		m.log.Warn("inotify watches at 80% of fs.inotify.max_user_watches; raise it (sysctl) or add ignore patterns",
 			"used", used, "limit", m.watchLimit)
 	}
 	if warnI {
-		m.log.Warn("inotify instances at 80% of fs.inotify.max_user_instances; raise it or lower watch.max_watchers",
+		m.log.Warn("inotify instances at 80% of fs.inotify.max_user_instances; raise it (sysctl)",
 			"used", inst, "limit", m.instLimit)
 	}
 }
