@@ -13,6 +13,7 @@ import (
 
 	"github.com/rubberduckhub/rubberduck/hub"
 	"github.com/rubberduckhub/rubberduck/hub/ai/provider"
+	"github.com/rubberduckhub/rubberduck/hub/ai/usage"
 )
 
 func newServeCmd() *cobra.Command {
@@ -52,6 +53,7 @@ Every start prints the browser URL with a single-use login link (valid for
 	f.Bool("ai-fim", false, "the server does fill-in-the-middle on /v1/completions (Ollama, vLLM, llama.cpp with code models)")
 	f.String("ai-fim-template", "", "send FIM as a raw prompt: qwen, starcoder, codellama, deepseek, codestral, or a template with {prefix} and {suffix}")
 	f.Int("ai-context-window", 0, "the model's context size in tokens when the server runs it smaller than usual (Ollama's num_ctx)")
+	f.Int64("ai-monthly-tokens", 0, "tokens (input + output) each person may use per calendar month; 0: no limit")
 	return cmd
 }
 
@@ -88,7 +90,9 @@ func runServe(cmd *cobra.Command, _ []string) error {
 			FIM:             k.Bool("ai-fim"),
 			FIMTemplate:     k.String("ai-fim-template"),
 			ContextWindow:   k.Int("ai-context-window"),
-		}},
+		},
+			Quota: usage.Quota{TokensPerMonth: k.Int64("ai-monthly-tokens")},
+		},
 	}
 	ctx := cmd.Context()
 	srv, start, err := hub.Open(ctx, cfg)
