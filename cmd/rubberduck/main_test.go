@@ -33,6 +33,9 @@ func TestConfigPrecedence(t *testing.T) {
 		{"env with underscores", nil, map[string]string{"RUBBERDUCK_LOG_FORMAT": "json"}, "log-format", "json"},
 		{"file list", []string{"--config", file}, nil, "project", "[a=/srv/a]"},
 		{"env list is comma-separated", nil, map[string]string{"RUBBERDUCK_PROJECT": "a=/x,b=/y"}, "project", "[a=/x b=/y]"},
+		{"trusted proxies from env", nil, map[string]string{"RUBBERDUCK_TRUSTED_PROXY": "127.0.0.1,10.0.0.0/8"}, "trusted-proxy", "[127.0.0.1 10.0.0.0/8]"},
+		{"trusted proxies from flags", []string{"--trusted-proxy", "127.0.0.1", "--trusted-proxy", "::1"}, nil, "trusted-proxy", "[127.0.0.1 ::1]"},
+		{"AI quota from env", nil, map[string]string{"RUBBERDUCK_AI_MONTHLY_TOKENS": "500000"}, "ai-monthly-tokens", "500000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +53,7 @@ func TestConfigPrecedence(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if tt.key == "project" {
+				if listKeys[tt.key] {
 					got = "[" + strings.Join(k.Strings(tt.key), " ") + "]"
 				} else {
 					got = k.String(tt.key)
