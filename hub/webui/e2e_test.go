@@ -34,51 +34,11 @@ const chromiumPath = "/usr/bin/chromium"
 // other editor end with the same text; the other person's cursor shows,
 // Ctrl-Z undoes only the browser's own typing, and Ctrl-S writes the file.
 func TestBrowserEditsWithAThinClient(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("Chromium is not installed at %s (make deps installs it): %v", chromiumPath, err)
-	}
-	if _, err := fs.Stat(webui.Dist(), "index.html"); err != nil {
-		t.Fatal("the browser editor is not built into hub/webui/dist: run make web (make test does)")
-	}
-	h, loginURL := startHub(t)
+	h := startHub(t)
 	const initial = "package main\n\nfunc main() {\n}\n"
-	if err := os.WriteFile(filepath.Join(h.ProjectDir, "main.go"), []byte(initial), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(h.ProjectDir, "pkg"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, h, "main.go", initial)
 	bob := addWriter(t, h, "bob")
-
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1200, 800),
-	)
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	consoleErrs.listen(t, bctx)
-
-	// Sign in through the real login page; the hub redirects to the app.
-	run(t, bctx, "open the login link", chromedp.Navigate(loginURL))
-	waitJS(t, bctx, "the sign-in button", `document.querySelector("form button") !== null`)
-	run(t, bctx, "sign in", chromedp.Click(chromedp.CSS("form button")))
-	waitJS(t, bctx, "the editor page", `location.pathname === "/" && document.getElementById("editor") !== null`)
-	waitJS(t, bctx, "connected", `document.getElementById("status").dataset.state === "connected"`)
-	run(t, bctx, "open main.go from the tree",
-		chromedp.WaitVisible(chromedp.CSS(`#tree li.file[data-path="main.go"] > span`)),
-		chromedp.Click(chromedp.CSS(`#tree li.file[data-path="main.go"] > span`)),
-	)
-	waitJS(t, bctx, "the hub fills the buffer", fmt.Sprintf(`(monaco.editor.getModels()[0]?.getValue() ?? "") === %q`, initial))
+	bctx := openBrowser(t, h, "main.go", initial)
 
 	other := dialThin(t, h, bob, "main.go", initial)
 
@@ -157,27 +117,134 @@ func TestBrowserEditsWithAThinClient(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if errs := consoleErrs.errors(); len(errs) > 0 {
-		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
+}
+
+func writeFile(t *testing.T, h *testHub, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(h.ProjectDir, name), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
-// startHub runs a hub as hubtest.Start does, keeping the login link
-// `rubberduck serve` prints (hubtest drops it).
-func startHub(t *testing.T) (*hubtest.Hub, string) {
+// openBrowser starts headless Chromium, signs in through the hub's login
+// page, opens path from the file tree and waits for the hub to fill the
+// buffer with text. The browser ends with the test.
+func openBrowser(t *testing.T, h *testHub, path, text string) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("Chromium is not installed at %s (make deps installs it): %v", chromiumPath, err)
+	}
+	if _, err := fs.Stat(webui.Dist(), "index.html"); err != nil {
+		t.Fatal("the browser editor is not built into hub/webui/dist: run make web (make test does)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1200, 800),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	console := &consoleLog{}
+	console.listen(t, bctx)
+	t.Cleanup(func() {
+		if errs := console.errors(); len(errs) > 0 {
+			t.Errorf("the page logged errors or warnings:\n%s", strings.Join(errs, "\n"))
+		}
+	})
+	bctx = context.WithValue(bctx, consoleKey{}, console)
+
+	// Sign in through the real login page; the hub redirects to the app.
+	run(t, bctx, "open the login link", chromedp.Navigate(h.login))
+	waitJS(t, bctx, "the sign-in button", `document.querySelector("form button") !== null`)
+	run(t, bctx, "sign in", chromedp.Click(chromedp.CSS("form button")))
+	waitJS(t, bctx, "the editor page", `location.pathname === "/" && document.getElementById("editor") !== null`)
+	waitJS(t, bctx, "connected", `document.getElementById("status").dataset.state === "connected"`)
+	sel := fmt.Sprintf(`#tree li.file[data-path=%q] > span`, path)
+	run(t, bctx, "open "+path+" from the tree",
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Click(chromedp.CSS(sel)),
+	)
+	waitJS(t, bctx, "the hub fills the buffer", fmt.Sprintf(`(monaco.editor.getModels()[0]?.getValue() ?? "") === %q`, text))
+	return bctx
+}
+
+type consoleKey struct{}
+
+// TestBrowserReconnects stops the hub under an open editor: the page goes
+// read-only and says it is reconnecting; when the hub is back it signs in
+// again with its session, re-opens the file, and edits flow both ways.
+func TestBrowserReconnects(t *testing.T) {
+	h := startHub(t)
+	const initial = "one\ntwo\n"
+	writeFile(t, h, "notes.txt", initial)
+	bctx := openBrowser(t, h, "notes.txt", initial)
+
+	// Monaco starts its workers lazily: one starting while the hub is down
+	// cannot load its script and runs in the page instead.
+	bctx.Value(consoleKey{}).(*consoleLog).expect("importSc", "Could not create web worker")
+	h.shutdown()
+	waitJS(t, bctx, "reconnecting and read-only",
+		`document.getElementById("status").dataset.state === "reconnecting" && rubberduck.editor.getOption(monaco.editor.EditorOption.readOnly)`)
+	h.open(t)
+	waitJS(t, bctx, "connected again and writable",
+		`document.getElementById("status").dataset.state === "connected" && !rubberduck.editor.getOption(monaco.editor.EditorOption.readOnly)`)
+
+	other := dialThin(t, h, h.Token, "notes.txt", initial)
+	other.insertAtTop("zero\n")
+	run(t, bctx, "type at the end",
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`rubberduck.editor.setPosition({lineNumber: 999, column: 1}); rubberduck.editor.focus(); true`)(ctx, tg)
+			return err
+		}),
+		chromedp.KeyEvent("three\n"),
+	)
+	got := waitTextOf(t, bctx, h, other, "notes.txt", func(s string) bool { return strings.Contains(s, "three") && strings.Contains(s, "zero") })
+	if got != "zero\none\ntwo\nthree\n" {
+		t.Fatalf("after reconnecting: %q", got)
+	}
+}
+
+// testHub is a hub run as hubtest.Start does, keeping the login link
+// `rubberduck serve` prints (hubtest drops it), and restartable on the
+// same address so a browser can reconnect to it.
+type testHub struct {
+	*hubtest.Hub
+	cfg     hub.Config
+	login   string
+	stopped bool
+	stop    func()
+}
+
+func startHub(t *testing.T) *testHub {
 	t.Helper()
 	dir := t.TempDir()
 	projDir := filepath.Join(dir, "demo")
 	if err := os.Mkdir(projDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg := hub.Config{
+	th := &testHub{cfg: hub.Config{
 		Addr:     "127.0.0.1:0",
 		DataDir:  filepath.Join(dir, "data"),
 		Projects: []hub.ProjectSpec{{Name: "demo", Path: projDir}},
 		Version:  "test",
-	}
-	srv, start, err := hub.Open(context.Background(), cfg)
+	}}
+	th.open(t)
+	t.Cleanup(th.shutdown)
+	return th
+}
+
+func (th *testHub) open(t *testing.T) {
+	t.Helper()
+	srv, start, err := hub.Open(context.Background(), th.cfg)
 	if err != nil {
 		t.Fatalf("open hub: %v", err)
 	}
@@ -185,30 +252,40 @@ func startHub(t *testing.T) (*hubtest.Hub, string) {
 	if err != nil {
 		t.Fatalf("owner token: %v", err)
 	}
+	if start.LoginURL == "" {
+		t.Fatal("the hub printed no login link")
+	}
 	var wg conc.WaitGroup
 	wg.Go(func() {
 		if err := srv.Serve(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	t.Cleanup(func() {
+	th.Hub = &hubtest.Hub{Server: srv, Token: strings.TrimSpace(string(tok)), DataDir: th.cfg.DataDir,
+		Project: "demo", ProjectDir: th.cfg.Projects[0].Path}
+	th.login = start.LoginURL
+	th.cfg.Addr = srv.Addr() // a restart listens where the browser reconnects
+	th.stopped = false
+	th.stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 		wg.Wait()
-	})
-	if start.LoginURL == "" {
-		t.Fatal("the hub printed no login link")
 	}
-	return &hubtest.Hub{Server: srv, Token: strings.TrimSpace(string(tok)), DataDir: cfg.DataDir,
-		Project: "demo", ProjectDir: projDir}, start.LoginURL
+}
+
+func (th *testHub) shutdown() {
+	if !th.stopped {
+		th.stopped = true
+		th.stop()
+	}
 }
 
 // addWriter creates a person with write access to the demo project and
 // returns their API token.
-func addWriter(t *testing.T, h *hubtest.Hub, name string) string {
+func addWriter(t *testing.T, h *testHub, name string) string {
 	t.Helper()
 	c := h.Dial(t)
 	hubtest.Initialize(t, c, "")
@@ -240,7 +317,7 @@ type thinClient struct {
 	version int32
 }
 
-func dialThin(t *testing.T, h *hubtest.Hub, token, path, text string) *thinClient {
+func dialThin(t *testing.T, h *testHub, token, path, text string) *thinClient {
 	t.Helper()
 	te := &thinClient{uri: protocol.DocURI(protocol.DocRef{Project: h.Project, Path: path}), text: text, version: 1}
 	te.c = h.DialWith(t, hubtest.Auth(token), wsrpc.HandlerFunc(te.handle))
@@ -337,13 +414,20 @@ func u16Offset(text string, p protocol.Position) int {
 
 // converge waits until the browser, the hub and the thin client hold the
 // same text, and returns it.
-func converge(t *testing.T, bctx context.Context, h *hubtest.Hub, other *thinClient) string {
+func converge(t *testing.T, bctx context.Context, h *testHub, other *thinClient) string {
 	t.Helper()
 	return waitText(t, bctx, h, other, func(string) bool { return true })
 }
 
 // waitText polls until all three texts agree and ok accepts them.
-func waitText(t *testing.T, bctx context.Context, h *hubtest.Hub, other *thinClient, ok func(string) bool) string {
+func waitText(t *testing.T, bctx context.Context, h *testHub, other *thinClient, ok func(string) bool) string {
+	t.Helper()
+	return waitTextOf(t, bctx, h, other, "main.go", ok)
+}
+
+// waitTextOf polls until the browser, the hub and the thin client agree on
+// path and ok accepts the text.
+func waitTextOf(t *testing.T, bctx context.Context, h *testHub, other *thinClient, path string, ok func(string) bool) string {
 	t.Helper()
 	c := h.Connect(t)
 	deadline := time.Now().Add(30 * time.Second)
@@ -351,7 +435,7 @@ func waitText(t *testing.T, bctx context.Context, h *hubtest.Hub, other *thinCli
 	for {
 		var res protocol.DocReadResult
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := c.Call(ctx, protocol.MethodDocRead, protocol.DocRef{Project: h.Project, Path: "main.go"}, &res)
+		err := c.Call(ctx, protocol.MethodDocRead, protocol.DocRef{Project: h.Project, Path: path}, &res)
 		cancel()
 		shared = res.Text
 		if err == nil {
@@ -387,19 +471,29 @@ func waitJS(t *testing.T, ctx context.Context, what, cond string) {
 		if time.Now().After(deadline) {
 			status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("status")?.textContent ?? ""`))
 			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + JSON.stringify({remote: rubberduck.state.remote.size, cur: document.querySelectorAll(".rd-cur").length, sel: document.querySelectorAll(".rd-sel").length, label: [...document.querySelectorAll(".rd-label")].map(e => e.outerHTML), html: document.querySelector(".view-lines")?.innerHTML.slice(0, 600), decos: rubberduck.editor.getModel()?.getAllDecorations().map(d => [d.options.className, d.options.beforeContentClassName])}) + "\n" + document.body.innerText.slice(0, 500)`))
-			t.Fatalf("waiting for %s: timed out (err %v, status %q); console errors %q; page:\n%s", what, err, status, consoleErrs.errors(), page)
+			var errs []string
+			if c, ok := ctx.Value(consoleKey{}).(*consoleLog); ok {
+				errs = c.errors()
+			}
+			t.Fatalf("waiting for %s: timed out (err %v, status %q); console errors %q; page:\n%s", what, err, status, errs, page)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-var consoleErrs consoleLog
-
 // consoleLog collects what the page reports as errors: console.error,
 // uncaught exceptions and browser log entries (CSP violations land there).
 type consoleLog struct {
-	mu   sync.Mutex
-	errs []string
+	mu    sync.Mutex
+	errs  []string
+	allow []string // substrings of messages a test expects
+}
+
+// expect accepts messages containing any of parts from now on.
+func (l *consoleLog) expect(parts ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.allow = append(l.allow, parts...)
 }
 
 // listen starts the browser (on a blank page) and collects its console
@@ -414,13 +508,22 @@ func (l *consoleLog) listen(t *testing.T, ctx context.Context) {
 			if err != nil {
 				return
 			}
-			if (m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException) && !strings.Contains(m.URL, "favicon.ico") {
-				l.mu.Lock()
-				l.errs = append(l.errs, m.String()+" "+m.URL)
-				l.mu.Unlock()
+			if (m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleWarning) && !strings.Contains(m.URL, "favicon.ico") {
+				l.add(m.String() + " " + m.URL)
 			}
 		}
 	}()
+}
+
+func (l *consoleLog) add(msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, a := range l.allow {
+		if strings.Contains(msg, a) {
+			return
+		}
+	}
+	l.errs = append(l.errs, msg)
 }
 
 func (l *consoleLog) errors() []string {

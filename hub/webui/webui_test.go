@@ -1,12 +1,14 @@
 package webui_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/rubberduckhub/rubberduck/hub/hubtest"
 	"github.com/rubberduckhub/rubberduck/hub/webui"
 )
 
@@ -128,5 +130,50 @@ func TestSignInPageLeaksNothing(t *testing.T) {
 	webui.SignInPage(w, httptest.NewRequest(http.MethodGet, "/", nil))
 	if !strings.Contains(w.Body.String(), "rubberduck serve") || w.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("sign-in page: %s %v", w.Body, w.Header())
+	}
+}
+
+// The hub serves the editor at "/": a browser without a session is told
+// how to sign in (only when the editor is built: otherwise how to build it).
+func TestHubServesTheEditor(t *testing.T) {
+	h := hubtest.Start(t)
+	built := webui.New(webui.Dist()).Built()
+	tests := []struct {
+		name   string
+		path   string
+		cookie bool
+		status int
+		want   string
+	}{
+		{"no session: how to sign in", "/", false, 200, "rubberduck serve"},
+		{"a session cookie: the editor", "/", true, 200, "/static/app.js"},
+		{"the editor's files need no session", "/static/app.js", false, 200, "rubberduck"},
+		{"anything else", "/nope", true, 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !built && tt.status == 200 {
+				tt.want = "make web" // the page says how to build the editor
+				if tt.path != "/" {
+					tt.status, tt.want = 404, ""
+				}
+			}
+			req, err := http.NewRequest(http.MethodGet, h.URL()+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.cookie {
+				req.AddCookie(&http.Cookie{Name: "rubberduck_session", Value: "whatever"})
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
+				t.Fatalf("GET %s: %d, want %d with %q:\n%s", tt.path, resp.StatusCode, tt.status, tt.want, body)
+			}
+		})
 	}
 }
