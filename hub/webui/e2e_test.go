@@ -52,6 +52,15 @@ func TestBrowserEditsWithAThinClient(t *testing.T) {
 	waitJS(t, bctx, "bob's cursor is a decoration",
 		`document.querySelectorAll(".rd-cur").length > 0 && document.querySelectorAll(".rd-sel").length > 0 && [...document.querySelectorAll(".rd-label")].some(e => e.textContent.includes("bob"))`)
 
+	// Chat is shown as text, never as HTML.
+	const chat = "<b>look</b> at main"
+	run(t, bctx, "chat",
+		chromedp.SendKeys(chromedp.CSS("#chat-input"), chat),
+		chromedp.Click(chromedp.CSS("#chat-form button")),
+	)
+	waitJS(t, bctx, "the chat message", fmt.Sprintf(
+		`[...document.querySelectorAll("#chat-log .text")].some(e => e.textContent === %q) && !document.querySelector("#chat-log b")`, chat))
+
 	// Type in the body of main while bob adds lines at the top.
 	run(t, bctx, "put the cursor in main",
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

@@ -662,8 +662,8 @@ async function loadChat() {
   $("chat-log").replaceChildren();
   try {
     const res = await state.rpc.call("rubberduck/chat/history", { project: state.project, limit: 50 });
-    const msgs = (res.messages || []).slice().sort((a, b) => (a.created || "").localeCompare(b.created || ""));
-    for (const m of msgs) chatMessage(m);
+    for (const m of res.messages || []) chatMessage(m); // chronological
+
   } catch (e) {
     console.info("rubberduck: chat history", e.message);
   }
@@ -741,10 +741,16 @@ function boot() {
     editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ, () => undo(true));
     editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyY, () => undo(true));
     editor.onDidChangeCursorSelection(scheduleCursor);
+    let focusTimer = null;
     editor.onDidScrollChange(() => {
-      if (state.doc && state.connected) {
-        state.rpc.notify("$/rubberduck/presence/focus", { project: state.project, path: state.doc.path, viewport: viewport() });
-      }
+      // What others see of our viewport need not follow every frame.
+      if (focusTimer) return;
+      focusTimer = setTimeout(() => {
+        focusTimer = null;
+        if (state.doc && state.connected) {
+          state.rpc.notify("$/rubberduck/presence/focus", { project: state.project, path: state.doc.path, viewport: viewport() });
+        }
+      }, 250);
     });
     $("project").onchange = (ev) => joinProject(ev.target.value).catch((e) => flash(e.message));
     $("chat-form").onsubmit = sendChat;
