@@ -25,6 +25,8 @@ APT_PACKAGES    := neovim ripgrep chromium
 TEST_FLAGS      ?= -timeout 20m
 PURE_PACKAGES   := ./hub/crdt
 FUZZTIME        ?= 30s
+# The browser editor's npm dependencies (Monaco), installed by npm ci.
+WEB_DEPS        := extensions/web/node_modules/.package-lock.json
 
 export GOFLAGS  := -buildvcs=false
 
@@ -35,9 +37,14 @@ all: build
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-web: ## build the browser editor (extensions/web) into hub/webui/dist, which the binary embeds
-	npm ci --prefix extensions/web --no-audit --no-fund
+web: $(WEB_DEPS) ## build the browser editor (extensions/web) into hub/webui/dist, which the binary embeds
 	node extensions/web/build.mjs
+
+# npm ci only when the lock file changed, so make build and make test work
+# offline once Monaco is installed.
+$(WEB_DEPS): extensions/web/package.json extensions/web/package-lock.json
+	npm ci --prefix extensions/web --no-audit --no-fund
+	@touch $@
 
 build: web ## build bin/rubberduck
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/rubberduck ./cmd/rubberduck
