@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/sourcegraph/conc"
 
@@ -90,6 +92,28 @@ func TestBrowserEditsWithAThinClient(t *testing.T) {
 		}
 	}
 
+	// Two cursors: Monaco reports both insertions in one change event,
+	// which must reach the hub in an order that applies one after another.
+	run(t, bctx, "two cursors", evalJS(`(() => {
+		const m = rubberduck.editor.getModel(), lines = m.getLinesContent();
+		const a = lines.indexOf("package main") + 1, b = lines.indexOf("func main() {") + 1;
+		rubberduck.editor.setSelections([new monaco.Selection(a, 1, a, 1), new monaco.Selection(b, 1, b, 1)]);
+		rubberduck.editor.focus();
+		return a > 0 && b > 0;
+	})()`))
+	wg.Go(func() {
+		for i := range 3 {
+			other.insertAtTop(fmt.Sprintf("// again %d\n", i))
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	run(t, bctx, "type with two cursors", chromedp.KeyEvent("QQQ"))
+	wg.Wait()
+	final = converge(t, bctx, h, other)
+	if !strings.Contains(final, "QQQpackage main\n") || !strings.Contains(final, "QQQfunc main() {\n") || !strings.Contains(final, "// again 2\n") {
+		t.Fatalf("typing with two cursors:\n%s", final)
+	}
+
 	// Ctrl-Z undoes the browser's last step on the hub; bob's lines stay.
 	run(t, bctx, "undo", chromedp.KeyEvent("z", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	undone := waitText(t, bctx, h, other, func(s string) bool { return s != final })
@@ -110,8 +134,6 @@ func TestBrowserEditsWithAThinClient(t *testing.T) {
 		seen = seen || has
 	}
 	final = undone
-
-	t.Logf("after concurrent typing and undo:\n%s", final)
 
 	// Ctrl-S writes the shared text to disk.
 	run(t, bctx, "save", chromedp.KeyEvent("s", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
@@ -139,6 +161,32 @@ func writeFile(t *testing.T, h *testHub, name, text string) {
 // page, opens path from the file tree and waits for the hub to fill the
 // buffer with text. The browser ends with the test.
 func openBrowser(t *testing.T, h *testHub, path, text string) context.Context {
+	t.Helper()
+	bctx := newBrowser(t)
+	run(t, bctx, "open the login link", chromedp.Navigate(h.login))
+	waitJS(t, bctx, "the sign-in button", `document.querySelector("form button") !== null`)
+	run(t, bctx, "sign in", chromedp.Click(chromedp.CSS("form button")))
+	openFromTree(t, bctx, path, text)
+	return bctx
+}
+
+// openFromTree waits for the editor to connect, opens path from the file
+// tree and waits for the hub to fill the buffer with text.
+func openFromTree(t *testing.T, bctx context.Context, path, text string) {
+	t.Helper()
+	waitJS(t, bctx, "the editor page", `location.pathname === "/" && document.getElementById("editor") !== null`)
+	waitJS(t, bctx, "connected", `document.getElementById("status").dataset.state === "connected"`)
+	sel := fmt.Sprintf(`#tree li.file[data-path=%q] > span`, path)
+	run(t, bctx, "open "+path+" from the tree",
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Click(chromedp.CSS(sel)),
+	)
+	waitJS(t, bctx, "the hub fills the buffer", fmt.Sprintf(`(monaco.editor.getModels()[0]?.getValue() ?? "") === %q`, text))
+}
+
+// newBrowser starts headless Chromium, collecting its console; the test
+// fails if the page logs an error or warning it does not expect.
+func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("Chromium is not installed at %s (make deps installs it): %v", chromiumPath, err)
@@ -169,21 +217,7 @@ func openBrowser(t *testing.T, h *testHub, path, text string) context.Context {
 			t.Errorf("the page logged errors or warnings:\n%s", strings.Join(errs, "\n"))
 		}
 	})
-	bctx = context.WithValue(bctx, consoleKey{}, console)
-
-	// Sign in through the real login page; the hub redirects to the app.
-	run(t, bctx, "open the login link", chromedp.Navigate(h.login))
-	waitJS(t, bctx, "the sign-in button", `document.querySelector("form button") !== null`)
-	run(t, bctx, "sign in", chromedp.Click(chromedp.CSS("form button")))
-	waitJS(t, bctx, "the editor page", `location.pathname === "/" && document.getElementById("editor") !== null`)
-	waitJS(t, bctx, "connected", `document.getElementById("status").dataset.state === "connected"`)
-	sel := fmt.Sprintf(`#tree li.file[data-path=%q] > span`, path)
-	run(t, bctx, "open "+path+" from the tree",
-		chromedp.WaitVisible(chromedp.CSS(sel)),
-		chromedp.Click(chromedp.CSS(sel)),
-	)
-	waitJS(t, bctx, "the hub fills the buffer", fmt.Sprintf(`(monaco.editor.getModels()[0]?.getValue() ?? "") === %q`, text))
-	return bctx
+	return context.WithValue(bctx, consoleKey{}, console)
 }
 
 type consoleKey struct{}
@@ -219,6 +253,38 @@ func TestBrowserReconnects(t *testing.T) {
 	got := waitTextOf(t, bctx, h, other, "notes.txt", func(s string) bool { return strings.Contains(s, "three") && strings.Contains(s, "zero") })
 	if got != "zero\none\ntwo\nthree\n" {
 		t.Fatalf("after reconnecting: %q", got)
+	}
+}
+
+// TestBrowserReader signs a reader in (with an API token as the session
+// cookie: login links are the owner's): the page says read-only and keeps
+// the buffer read-only, and the shared text does not change.
+func TestBrowserReader(t *testing.T) {
+	h := startHub(t)
+	const initial = "read me\n"
+	writeFile(t, h, "doc.txt", initial)
+	rita := addMember(t, h, "rita", "reader")
+	bctx := newBrowser(t)
+	run(t, bctx, "session cookie", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{
+			Name: "rubberduck_session", Value: rita, URL: h.URL()})
+		return err
+	}), chromedp.Navigate(h.URL()+"/"))
+	openFromTree(t, bctx, "doc.txt", initial)
+	waitJS(t, bctx, "the read-only banner",
+		`!document.getElementById("banner").hidden && document.getElementById("banner").textContent.includes("read-only") && rubberduck.editor.getOption(monaco.editor.EditorOption.readOnly)`)
+	run(t, bctx, "try to type", evalJS(`rubberduck.editor.setPosition({lineNumber: 1, column: 1}); rubberduck.editor.focus(); true`),
+		chromedp.KeyEvent("nope"))
+	c := h.Connect(t)
+	var res protocol.DocReadResult
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Call(ctx, protocol.MethodDocRead, protocol.DocRef{Project: h.Project, Path: "doc.txt"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(bctx, chromedp.Evaluate[string](`monaco.editor.getModels()[0].getValue()`))
+	if err != nil || got != initial || res.Text != initial {
+		t.Fatalf("a reader changed the text: browser %q (%v), hub %q", got, err, res.Text)
 	}
 }
 
@@ -296,6 +362,13 @@ func (th *testHub) shutdown() {
 // returns their API token.
 func addWriter(t *testing.T, h *testHub, name string) string {
 	t.Helper()
+	return addMember(t, h, name, "writer")
+}
+
+// addMember creates a person with role in the demo project and returns
+// their API token.
+func addMember(t *testing.T, h *testHub, name, role string) string {
+	t.Helper()
 	c := h.Dial(t)
 	hubtest.Initialize(t, c, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -303,7 +376,7 @@ func addWriter(t *testing.T, h *testHub, name string) string {
 	if err := c.Call(ctx, "rubberduck/user/add", map[string]any{"name": name}, nil); err != nil {
 		t.Fatalf("add %s: %v", name, err)
 	}
-	if err := c.Call(ctx, "rubberduck/project/grant", map[string]any{"project": h.Project, "user": name, "role": "writer"}, nil); err != nil {
+	if err := c.Call(ctx, "rubberduck/project/grant", map[string]any{"project": h.Project, "user": name, "role": role}, nil); err != nil {
 		t.Fatalf("grant %s: %v", name, err)
 	}
 	var tok struct {
@@ -459,6 +532,17 @@ func waitTextOf(t *testing.T, bctx context.Context, h *testHub, other *thinClien
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// evalJS runs a script that must return true.
+func evalJS(script string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		ok, err := chromedp.Evaluate[bool](script)(ctx, tg)
+		if err == nil && !ok {
+			err = fmt.Errorf("script returned false: %s", script)
+		}
+		return err
+	})
 }
 
 func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
