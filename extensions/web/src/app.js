@@ -191,8 +191,10 @@ function connect() {
     clearPresence();
     updateReadOnly();
     state.attempts++;
-    if (!opened && !state.everConnected && state.attempts >= 2) {
-      setStatus("signin", "cannot connect: sign in with the login link `rubberduck serve` prints");
+    // A browser cannot read why an upgrade was refused: after a few
+    // refusals, say that the session may have ended.
+    if (!opened && state.attempts >= (state.everConnected ? 5 : 2)) {
+      setStatus("signin", "cannot connect: if your session ended, sign in with a new login link (`rubberduck serve` prints one)");
     } else {
       setStatus("reconnecting", ev.code === 1008 ? "access ended: reconnecting…" : "reconnecting…");
     }
@@ -352,6 +354,16 @@ async function openFile(path) {
   sendOpen(doc);
   updateReadOnly();
   editor.focus();
+  // didOpen is a notification: a file the hub cannot share (binary, too
+  // large, gone) shows only here, so ask for its text once.
+  try {
+    await state.rpc.call("rubberduck/doc/read", { project: state.project, path });
+  } catch (e) {
+    if (state.doc === doc) {
+      state.readOnlyReason = `cannot edit ${path}: ${e.message}`;
+      updateReadOnly();
+    }
+  }
 }
 
 function sendOpen(doc) {
