@@ -295,6 +295,7 @@ type testHub struct {
 	*hubtest.Hub
 	cfg     hub.Config
 	login   string
+	reader  *wsrpc.Client // the owner's connection that reads the shared text
 	stopped bool
 	stop    func()
 }
@@ -339,6 +340,7 @@ func (th *testHub) open(t *testing.T) {
 	th.Hub = &hubtest.Hub{Server: srv, Token: strings.TrimSpace(string(tok)), DataDir: th.cfg.DataDir,
 		Project: "demo", ProjectDir: th.cfg.Projects[0].Path}
 	th.login = start.LoginURL
+	th.reader = nil
 	th.cfg.Addr = srv.Addr() // a restart listens where the browser reconnects
 	th.stopped = false
 	th.stop = func() {
@@ -511,7 +513,10 @@ func waitText(t *testing.T, bctx context.Context, h *testHub, other *thinClient,
 // path and ok accepts the text.
 func waitTextOf(t *testing.T, bctx context.Context, h *testHub, other *thinClient, path string, ok func(string) bool) string {
 	t.Helper()
-	c := h.Connect(t)
+	if h.reader == nil {
+		h.reader = h.Connect(t)
+	}
+	c := h.reader
 	deadline := time.Now().Add(30 * time.Second)
 	var browser, shared, thin string
 	for {

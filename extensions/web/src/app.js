@@ -696,7 +696,7 @@ function chatMessage(m) {
   entry.msg = m;
   entry.who.textContent = m.role === "assistant" ? `${m.author || "AI"}:` : `${m.author}:`;
   if (m.text || !entry.text.textContent) entry.text.textContent = m.text || "";
-  entry.st.textContent = m.error ? `(${m.error})` : m.status && m.status !== "done" && m.status !== "sent" ? `(${m.status})` : "";
+  entry.st.textContent = m.error && m.error !== m.text ? `(${m.error})` : m.status && m.status !== "done" && m.status !== "sent" ? `(${m.status})` : "";
   scrollChat();
 }
 
