@@ -53,7 +53,7 @@ type Handler struct {
 }
 
 // New serves files, laid out as build.mjs writes dist/: index.html, app.js,
-// style.css and Monaco's vs/ folder.
+// style.css and Monaco's monaco-<version>/vs folder.
 func New(files fs.FS) *Handler {
 	_, err := fs.Stat(files, "index.html")
 	return &Handler{files: files, built: err == nil, etags: map[string]string{}}
@@ -104,11 +104,12 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string)
 		ctype = "application/octet-stream"
 	}
 	w.Header().Set("Content-Type", ctype)
-	// Monaco's files change only with a new hub binary; a day's cache
-	// keeps page loads fast, and the ETag makes the check after it cheap.
-	// Our own files may change with any build: the browser always asks.
-	if strings.HasPrefix(name, "vs/") {
-		w.Header().Set("Cache-Control", "public, max-age=86400")
+	// Monaco's files are under a path that names its version
+	// (monaco-<version>/vs, see extensions/web/build.mjs): they never change
+	// at that path. Our own files may change with any build: the browser
+	// always asks, and the ETag makes asking cheap.
+	if strings.HasPrefix(name, "monaco-") {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		w.Header().Set("Cache-Control", "no-cache")
 	}

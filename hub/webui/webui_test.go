@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -13,12 +14,12 @@ import (
 )
 
 var built = fstest.MapFS{
-	".keep":                     {},
-	"index.html":                {Data: []byte("<!doctype html><title>RubberDuck</title>")},
-	"app.js":                    {Data: []byte("console.log(1)")},
-	"style.css":                 {Data: []byte("body{}")},
-	"vs/loader.js":              {Data: []byte("define()")},
-	"vs/editor/editor.main.css": {Data: []byte(".monaco{}")},
+	".keep":                                  {},
+	"index.html":                             {Data: []byte("<!doctype html><title>RubberDuck</title>")},
+	"app.js":                                 {Data: []byte("console.log(1)")},
+	"style.css":                              {Data: []byte("body{}")},
+	"monaco-1.0.0/vs/loader.js":              {Data: []byte("define()")},
+	"monaco-1.0.0/vs/editor/editor.main.css": {Data: []byte(".monaco{}")},
 }
 
 var unbuilt = fstest.MapFS{".keep": {}}
@@ -38,10 +39,10 @@ func TestHandlerServesTheAppAndItsFiles(t *testing.T) {
 		{"the page", built, "/", 200, "text/html", "no-cache", "<title>RubberDuck</title>", true, ""},
 		{"our script is always revalidated", built, "/static/app.js", 200, "javascript", "no-cache", "console.log", false, ""},
 		{"our style sheet", built, "/static/style.css", 200, "text/css", "no-cache", "body{}", false, ""},
-		{"Monaco's files are cached", built, "/static/vs/loader.js", 200, "javascript", "max-age=86400", "define()", false, ""},
-		{"Monaco's css", built, "/static/vs/editor/editor.main.css", 200, "text/css", "max-age=86400", ".monaco{}", false, ""},
-		{"no directory listings", built, "/static/vs/", 404, "", "", "", false, "loader.js"},
-		{"no directory listings without slash", built, "/static/vs", 404, "", "", "", false, "loader.js"},
+		{"Monaco's files are cached for good: their path names the version", built, "/static/monaco-1.0.0/vs/loader.js", 200, "javascript", "immutable", "define()", false, ""},
+		{"Monaco's css", built, "/static/monaco-1.0.0/vs/editor/editor.main.css", 200, "text/css", "immutable", ".monaco{}", false, ""},
+		{"no directory listings", built, "/static/monaco-1.0.0/vs/", 404, "", "", "", false, "loader.js"},
+		{"no directory listings without slash", built, "/static/monaco-1.0.0/vs", 404, "", "", "", false, "loader.js"},
 		{"unknown file", built, "/static/nope.js", 404, "", "", "", false, ""},
 		{"other paths", built, "/elsewhere", 404, "", "", "", false, ""},
 		{"not built: the page says how to build", unbuilt, "/", 200, "text/html", "no-store", "make web", true, ""},
@@ -79,12 +80,12 @@ func TestHandlerServesTheAppAndItsFiles(t *testing.T) {
 func TestETagRevalidation(t *testing.T) {
 	h := webui.New(built)
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/static/vs/loader.js", nil))
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/static/app.js", nil))
 	etag := w.Header().Get("ETag")
 	if etag == "" {
 		t.Fatal("no ETag")
 	}
-	r := httptest.NewRequest(http.MethodGet, "/static/vs/loader.js", nil)
+	r := httptest.NewRequest(http.MethodGet, "/static/app.js", nil)
 	r.Header.Set("If-None-Match", etag)
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, r)
@@ -116,12 +117,18 @@ func TestEmbeddedDist(t *testing.T) {
 	if h.Built() != !strings.Contains(w.Body.String(), "make web") {
 		t.Fatalf("built = %v but the page is %s", h.Built(), w.Body)
 	}
-	if h.Built() {
-		w = httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/static/vs/loader.js", nil))
-		if w.Code != 200 {
-			t.Fatalf("loader.js: status = %d", w.Code)
-		}
+	if !h.Built() {
+		return
+	}
+	// build.mjs put Monaco's version into the page's paths.
+	loader := regexp.MustCompile(`/static/monaco-[0-9A-Za-z.+-]+/vs/loader\.js`).FindString(w.Body.String())
+	if loader == "" {
+		t.Fatalf("the page loads no versioned Monaco:\n%s", w.Body)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, loader, nil))
+	if w.Code != 200 || !strings.Contains(w.Header().Get("Cache-Control"), "immutable") {
+		t.Fatalf("%s: status = %d, Cache-Control %q", loader, w.Code, w.Header().Get("Cache-Control"))
 	}
 }
 

@@ -2,7 +2,8 @@
 // (docs/protocol.md), as a thin client: the hub owns the shared text and
 // rewrites this buffer with versioned workspace/applyEdit; we report every
 // change as textDocument/didChange. Plain ES module, no framework, no
-// bundler: Monaco comes from its prebuilt AMD files in /static/vs.
+// bundler: Monaco comes from its prebuilt AMD files in
+// /static/monaco-<version>/vs.
 
 const $ = (id) => document.getElementById(id);
 
@@ -738,7 +739,9 @@ async function sendChat(ev) {
 // -------------------------------------------------------------------- boot
 
 function boot() {
-  window.require.config({ paths: { vs: "/static/vs" } });
+  // Monaco lives beside its loader, at a path that names its version.
+  const vs = new URL(".", document.getElementById("monaco-loader").src).pathname.replace(/\/$/, "");
+  window.require.config({ paths: { vs } });
   window.require(["vs/editor/editor.main"], () => {
     monaco = window.monaco;
     editor = monaco.editor.create($("editor"), {
