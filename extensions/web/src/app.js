@@ -263,11 +263,13 @@ async function joinProject(name) {
   state.project = name;
   state.role = res.role;
   state.lastSeq = 0;
-  updateReadOnly();
   await loadTree();
   loadChat();
-  if (reopen) await openFile(reopen);
+  if (reopen) await openFile(reopen, true);
   else location.hash = `#/${name}`;
+  // Writable again only once the file is open on this connection: typing
+  // before its didOpen would reach the hub for a document it does not know.
+  updateReadOnly();
 }
 
 // ------------------------------------------------------ hub-to-client calls
@@ -333,10 +335,12 @@ function applyEdit(params) {
 
 // -------------------------------------------------------------- documents
 
-async function openFile(path) {
+/** openFile shows path; again (after reconnecting) re-opens it on the hub. */
+async function openFile(path, again = false) {
   if (state.doc && state.doc.path === path) {
-    // Re-open on reconnect: our text as it is, the hub's text wins.
-    sendOpen(state.doc);
+    // On a new connection: our text as it is, and the hub's text wins.
+    if (again) sendOpen(state.doc);
+    editor.focus();
     return;
   }
   closeDoc();
