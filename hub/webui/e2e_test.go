@@ -248,10 +248,13 @@ func TestBrowserReconnects(t *testing.T) {
 			_, err := chromedp.Evaluate[bool](`rubberduck.editor.setPosition({lineNumber: 999, column: 1}); rubberduck.editor.focus(); true`)(ctx, tg)
 			return err
 		}),
-		chromedp.KeyEvent("three\n"),
+		chromedp.KeyEvent("thr😀e\n"),
 	)
-	got := waitTextOf(t, bctx, h, other, "notes.txt", func(s string) bool { return strings.Contains(s, "three") && strings.Contains(s, "zero") })
-	if got != "zero\none\ntwo\nthree\n" {
+	waitTextOf(t, bctx, h, other, "notes.txt", func(s string) bool { return strings.Contains(s, "thr😀e\n") && strings.Contains(s, "zero") })
+	// Past a character outside the BMP, positions count UTF-16 units.
+	other.insertAt(protocol.Position{Line: 3, Character: 5}, "é")
+	got := waitTextOf(t, bctx, h, other, "notes.txt", func(s string) bool { return strings.Contains(s, "é") && strings.Contains(s, "zero") })
+	if got != "zero\none\ntwo\nthr😀ée\n" {
 		t.Fatalf("after reconnecting: %q", got)
 	}
 }
@@ -464,6 +467,19 @@ func (te *thinClient) insertAtTop(s string) {
 	te.text = s + te.text
 	te.version++
 	r := protocol.Range{}
+	_ = te.c.Notify(protocol.MethodDidChange, protocol.DidChangeTextDocumentParams{
+		TextDocument:   protocol.VersionedTextDocumentIdentifier{URI: te.uri, Version: te.version},
+		ContentChanges: []protocol.TextDocumentContentChangeEvent{{Range: &r, Text: s}},
+	})
+}
+
+func (te *thinClient) insertAt(at protocol.Position, s string) {
+	te.mu.Lock()
+	defer te.mu.Unlock()
+	off := u16Offset(te.text, at)
+	te.text = te.text[:off] + s + te.text[off:]
+	te.version++
+	r := protocol.Range{Start: at, End: at}
 	_ = te.c.Notify(protocol.MethodDidChange, protocol.DidChangeTextDocumentParams{
 		TextDocument:   protocol.VersionedTextDocumentIdentifier{URI: te.uri, Version: te.version},
 		ContentChanges: []protocol.TextDocumentContentChangeEvent{{Range: &r, Text: s}},
