@@ -148,6 +148,17 @@ func TestBrowserEditsWithAThinClient(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+
+	// The owner has two projects and picks the other one: its files show.
+	run(t, bctx, "pick docs", evalJS(`(() => {
+		const sel = document.getElementById("project");
+		if (sel.hidden || sel.options.length !== 2) return false;
+		sel.value = "docs";
+		sel.dispatchEvent(new Event("change"));
+		return true;
+	})()`))
+	openFromTree(t, bctx, "guide.md", "# Guide\n")
+
 }
 
 func writeFile(t *testing.T, h *testHub, name, text string) {
@@ -274,6 +285,11 @@ func TestBrowserReader(t *testing.T) {
 		return err
 	}), chromedp.Navigate(h.URL()+"/"))
 	openFromTree(t, bctx, "doc.txt", initial)
+	// A member sees only their projects: nothing to pick.
+	waitJS(t, bctx, "no project picker", `document.getElementById("project").hidden`)
+	// A file created on disk shows up in the tree.
+	writeFile(t, h, "new.txt", "fresh\n")
+	waitJS(t, bctx, "the new file in the tree", `document.querySelector('#tree li.file[data-path="new.txt"]') !== null`)
 	waitJS(t, bctx, "the read-only banner",
 		`!document.getElementById("banner").hidden && document.getElementById("banner").textContent.includes("read-only") && rubberduck.editor.getOption(monaco.editor.EditorOption.readOnly)`)
 	run(t, bctx, "try to type", evalJS(`rubberduck.editor.setPosition({lineNumber: 1, column: 1}); rubberduck.editor.focus(); true`),
@@ -307,13 +323,19 @@ func startHub(t *testing.T) *testHub {
 	t.Helper()
 	dir := t.TempDir()
 	projDir := filepath.Join(dir, "demo")
-	if err := os.Mkdir(projDir, 0o755); err != nil {
+	docsDir := filepath.Join(dir, "docs") // a second project, to pick from
+	for _, d := range []string{projDir, docsDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(docsDir, "guide.md"), []byte("# Guide\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	th := &testHub{cfg: hub.Config{
 		Addr:     "127.0.0.1:0",
 		DataDir:  filepath.Join(dir, "data"),
-		Projects: []hub.ProjectSpec{{Name: "demo", Path: projDir}},
+		Projects: []hub.ProjectSpec{{Name: "demo", Path: projDir}, {Name: "docs", Path: docsDir}},
 		Version:  "test",
 	}}
 	th.open(t)
