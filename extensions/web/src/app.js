@@ -485,6 +485,13 @@ async function fillDir(path, ul) {
     li.dataset.path = ent.path;
     const label = el("span", "", ent.name);
     label.title = ent.path;
+    label.tabIndex = 0; // reachable with Tab, opened with Enter
+    label.onkeydown = (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") {
+        ev.preventDefault();
+        label.click();
+      }
+    };
     li.appendChild(label);
     if (ent.kind === "dir") {
       label.onclick = () => toggleDir(li);
