@@ -18,6 +18,7 @@ import (
 type changeEvent struct {
 	Path string `json:"path"`
 	Kind string `json:"kind"`
+	Hub  bool   `json:"hub"`
 }
 
 type changeBatch struct {
@@ -72,7 +73,8 @@ func TestOutsideChangesReachJoinedClients(t *testing.T) {
 		t.Fatalf("batch = %+v", b)
 	}
 
-	// The hub's own write is not reported back as an outside change...
+	// The hub's own write reaches every client marked as the hub's (their
+	// trees and mirrors need it), not as an outside change...
 	if err := c.Call(ctx(t), protocol.MethodFilesWrite, protocol.FileWriteParams{Project: "demo", Path: "mine.txt", Content: "hub"}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -81,19 +83,29 @@ func TestOutsideChangesReachJoinedClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen []string
+	ownSeen := false
 	timeout := time.After(10 * time.Second)
 	for !slices.Contains(seen, "later.txt") {
 		select {
 		case b := <-batches:
 			for _, e := range b.Events {
 				seen = append(seen, e.Path)
+				if e.Path == "mine.txt" {
+					if !e.Hub {
+						t.Fatalf("the hub's own write came as an outside change: %+v", e)
+					}
+					ownSeen = true
+				}
+				if e.Path == "later.txt" && e.Hub {
+					t.Fatalf("an outside write came as the hub's: %+v", e)
+				}
 			}
 		case <-timeout:
 			t.Fatalf("later.txt never reported; saw %v", seen)
 		}
 	}
-	if slices.Contains(seen, "mine.txt") {
-		t.Fatalf("the hub's own write was echoed as an outside change: %v", seen)
+	if !ownSeen {
+		t.Fatalf("the hub's own write never reached the other clients: %v", seen)
 	}
 }
 

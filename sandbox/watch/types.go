@@ -33,6 +33,10 @@ type Event struct {
 	// Dir marks directories, so a client's file tree knows what it got
 	// without another round trip.
 	Dir bool `json:"dir,omitempty"`
+	// Hub marks a change the hub made itself (a save, a file operation
+	// through the protocol): not an outside change, never handed to open
+	// documents, but news to every other client's tree and mirror.
+	Hub bool `json:"hub,omitempty"`
 }
 
 // Batch is the unit of delivery: the changes of one debounce window of one

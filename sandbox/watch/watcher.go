@@ -993,32 +993,35 @@ func (w *Watcher) apply(changes []change, resync bool) {
 	events := make([]Event, 0, len(out))
 	var docs []string
 	for _, c := range out {
+		// own: the hub made this change itself (announced through the
+		// Observer). It is no outside change, so it never reaches open
+		// documents, but other clients' trees and mirrors need it.
+		own := false
 		switch c.kind {
 		case KindDeleted:
 			if consumed[c.rel] || w.ancestorIn(c.rel, goneSet) {
 				continue
 			}
 			// A path that was deleted and is back as another type was
-			// re-added above; a plain deletion the hub did itself is quiet.
+			// re-added above.
 			if x, ok := w.expect[c.rel]; ok && x.kind == expRemoved {
-				continue
+				own = true
 			}
 		case KindRenamed:
 			if impliedRename(c.rel, c.old, renamedDirs) {
 				continue
 			}
 			if x, ok := w.expect[c.rel]; ok && x.kind == expRenamedTo && x.from == c.old {
-				continue
+				own = true
 			}
 		case KindCreated, KindModified:
 			if x, ok := w.expect[c.rel]; ok && x.matches(c.e) {
-				continue
-			}
-			if !c.dir && c.kind != KindDeleted && w.cfg.Docs != nil {
+				own = true
+			} else if !c.dir && w.cfg.Docs != nil {
 				docs = append(docs, c.rel)
 			}
 		}
-		events = append(events, Event{Path: c.rel, Kind: c.kind, OldPath: c.old, Dir: c.dir})
+		events = append(events, Event{Path: c.rel, Kind: c.kind, OldPath: c.old, Dir: c.dir, Hub: own})
 	}
 	w.mu.Unlock()
 
