@@ -15,7 +15,9 @@ import (
 	"github.com/rubberduckhub/rubberduck/hub/webui"
 )
 
-// sessionCookie carries a browser session id (never an API token).
+// sessionCookie carries a browser session secret, never an API token: a
+// cookie holding anything else is ignored, so a token planted in a cookie
+// (or a session from an older scheme) opens nothing.
 const sessionCookie = "rubberduck_session"
 
 func (s *Server) routes() http.Handler {
@@ -84,7 +86,7 @@ func (s *Server) serveLSP(w http.ResponseWriter, r *http.Request) {
 	if cred == "" && r.Header.Get("Origin") != "" {
 		// Browsers cannot set Authorization on a WebSocket; they carry a
 		// session cookie, accepted only together with a same-origin check.
-		if c, err := r.Cookie(sessionCookie); err == nil {
+		if c, err := r.Cookie(sessionCookie); err == nil && strings.HasPrefix(c.Value, auth.SessionPrefix) {
 			cred = c.Value
 		}
 	}

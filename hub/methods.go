@@ -51,6 +51,7 @@ func (s *Server) methodTable() map[string]method {
 		protocol.MethodUserList:    {handle: handler((*session).listUsers)},
 		protocol.MethodUserRemove:  {handle: handler((*session).removeUser)},
 		protocol.MethodTokenCreate: {handle: handler((*session).createToken)},
+		protocol.MethodLoginLink:   {handle: handler((*session).loginLink)},
 		protocol.MethodTokenList:   {handle: handler((*session).listTokens)},
 		protocol.MethodTokenRevoke: {handle: handler((*session).revokeToken)},
 

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"github.com/rubberduckhub/rubberduck/hub/auth"
@@ -13,6 +14,17 @@ import (
 
 func (sess *session) whoami(ctx context.Context, _ struct{}) (auth.User, error) {
 	return sess.srv.deps.Auth.Whoami(ctx, sess.ident)
+}
+
+// loginLink gives the caller a single-use link that signs their browser in
+// (the browser editor), so people other than the owner, whose link the hub
+// prints at start, can use it too.
+func (sess *session) loginLink(ctx context.Context, _ struct{}) (protocol.LoginLinkResult, error) {
+	code, expires, err := sess.srv.deps.Auth.CreateLoginCode(ctx, sess.ident)
+	if err != nil {
+		return protocol.LoginLinkResult{}, err
+	}
+	return protocol.LoginLinkResult{Path: "/login?code=" + url.QueryEscape(code), Expires: expires}, nil
 }
 
 func (sess *session) addUser(ctx context.Context, p protocol.UserAddParams) (auth.User, error) {

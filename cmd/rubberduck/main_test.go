@@ -179,3 +179,21 @@ func TestServeFirstStart(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 }
+
+func TestBrowserBase(t *testing.T) {
+	tests := []struct{ hub, want string }{
+		{"http://127.0.0.1:7777", "http://127.0.0.1:7777"},
+		{"ws://127.0.0.1:7777/lsp", "http://127.0.0.1:7777"},
+		{"wss://duck.example.com/lsp", "https://duck.example.com"},
+		{"https://duck.example.com/rd/", "https://duck.example.com/rd"},
+		{"https://duck.example.com/rd/lsp", "https://duck.example.com/rd"},
+	}
+	for _, tt := range tests {
+		if got, err := browserBase(tt.hub); err != nil || got != tt.want {
+			t.Errorf("browserBase(%q) = %q, %v; want %q", tt.hub, got, err, tt.want)
+		}
+	}
+	if _, err := browserBase("ftp://x"); err == nil {
+		t.Error("ftp:// accepted")
+	}
+}

@@ -30,6 +30,6 @@ and built-in defaults.`,
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(newServeCmd(), newLSPCmd(), newVersionCmd(),
 		newUserCmd(), newTokenCmd(), newProjectCmd(), newAuditCmd(),
-		newAskCmd(), newChatCmd(), newJoinCmd())
+		newAskCmd(), newChatCmd(), newJoinCmd(), newLoginCmd())
 	return root
 }

@@ -13,8 +13,6 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/sourcegraph/conc"
 
@@ -278,12 +276,19 @@ func TestBrowserReader(t *testing.T) {
 	const initial = "read me\n"
 	writeFile(t, h, "doc.txt", initial)
 	rita := addMember(t, h, "rita", "reader")
+	// rita signs in with a link of her own (rubberduck login).
+	rc := h.DialWith(t, hubtest.Auth(rita), nil)
+	hubtest.Initialize(t, rc, "")
+	var link protocol.LoginLinkResult
+	lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer lcancel()
+	if err := rc.Call(lctx, protocol.MethodLoginLink, nil, &link); err != nil {
+		t.Fatal(err)
+	}
 	bctx := newBrowser(t)
-	run(t, bctx, "session cookie", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{
-			Name: "rubberduck_session", Value: rita, URL: h.URL()})
-		return err
-	}), chromedp.Navigate(h.URL()+"/"))
+	run(t, bctx, "open rita's login link", chromedp.Navigate(h.URL()+link.Path))
+	waitJS(t, bctx, "the sign-in button", `document.querySelector("form button") !== null`)
+	run(t, bctx, "sign in", chromedp.Click(chromedp.CSS("form button")))
 	openFromTree(t, bctx, "doc.txt", initial)
 	// A member sees only their projects: nothing to pick.
 	waitJS(t, bctx, "no project picker", `document.getElementById("project").hidden`)

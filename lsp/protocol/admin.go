@@ -11,6 +11,9 @@ import (
 // hub's records (see docs/protocol.md for their fields).
 const (
 	MethodWhoami     = "rubberduck/user/whoami"
+	// MethodLoginLink (request, no params) returns a single-use browser
+	// sign-in link for the caller, who must call with an API token.
+	MethodLoginLink = "rubberduck/user/loginLink"
 	MethodUserAdd    = "rubberduck/user/add"
 	MethodUserList   = "rubberduck/user/list"
 	MethodUserRemove = "rubberduck/user/remove"
@@ -103,4 +106,12 @@ type AuditQueryParams struct {
 	Until   time.Time `json:"until,omitzero"`
 	Actor   string    `json:"actor,omitempty"`
 	Limit   int       `json:"limit,omitempty"`
+}
+
+// LoginLinkResult answers rubberduck/user/loginLink. Path is relative to
+// the hub's URL (the hub cannot know the address a proxy publishes it at);
+// the link works once, until Expires.
+type LoginLinkResult struct {
+	Path    string    `json:"path"`
+	Expires time.Time `json:"expires"`
 }
