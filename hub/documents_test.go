@@ -674,3 +674,25 @@ func TestThinClientUndoIsPerPerson(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryFilesAreNotDocuments: a file that is not text (invalid UTF-8,
+// or NUL bytes as in images and object files) is refused with a clear
+// error instead of being opened and mangled.
+func TestBinaryFilesAreNotDocuments(t *testing.T) {
+	h := hubtest.Start(t)
+	owner := h.Connect(t)
+	tests := []struct{ name, content string }{
+		{"pixel.gif", "GIF89a\x01\x00\x01\x00\x00\x00\x00;"}, // valid UTF-8, but NULs
+		{"latin1.txt", "caf\xe9\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			writeProjectFile(t, h, tt.name, tt.content)
+			err := owner.Call(ctx(t), protocol.MethodDocRead, protocol.DocRef{Project: h.Project, Path: tt.name}, nil)
+			e, ok := protocol.AsError(err)
+			if !ok || !strings.Contains(e.Message, "text") {
+				t.Fatalf("doc/read of %s: %v; want an error saying it is not text", tt.name, err)
+			}
+		})
+	}
+}

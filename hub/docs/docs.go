@@ -30,6 +30,7 @@
 package docs
 
 import (
+	"bytes"
 	"context"
 
 	"errors"
@@ -58,7 +59,8 @@ const AuthorDisk = "disk"
 var (
 	// ErrNotSubscribed: the connection has not opened the document.
 	ErrNotSubscribed = errors.New("docs: document not open on this connection")
-	// ErrBinary: the file is not UTF-8 text and cannot be edited as a document.
+	// ErrBinary: the file is not UTF-8 text (or holds NUL bytes, as binary
+	// files do) and cannot be edited as a document.
 	ErrBinary = errors.New("docs: file is not UTF-8 text")
 	// ErrClosed: the manager is shutting down.
 	ErrClosed = errors.New("docs: closed")
@@ -599,7 +601,7 @@ func (m *Manager) DiskChanged(ctx context.Context, ref protocol.DocRef, content 
 }
 
 func (m *Manager) applyDisk(ctx context.Context, d *document, content []byte) error {
-	if !utf8.Valid(content) {
+	if !isText(content) {
 		return ErrBinary
 	}
 	next := lsync.Normalize(string(content))
@@ -719,4 +721,11 @@ func sameSV(a, b crdt.StateVector) bool {
 		}
 	}
 	return true
+}
+
+// isText reports whether content can be a document: valid UTF-8 without NUL
+// bytes. Images, archives and object files are often valid UTF-8 by
+// accident in their first bytes but always hold NULs (git's test too).
+func isText(content []byte) bool {
+	return utf8.Valid(content) && bytes.IndexByte(content, 0) < 0
 }

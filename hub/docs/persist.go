@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/rubberduckhub/rubberduck/hub/crdt"
 	"github.com/rubberduckhub/rubberduck/hub/store"
@@ -98,7 +97,7 @@ func (m *Manager) load(ctx context.Context, d *document) error {
 	case err != nil:
 		return err
 	}
-	if !utf8.Valid(f.Data) {
+	if !isText(f.Data) {
 		return ErrBinary
 	}
 	d.crlf = strings.Contains(string(f.Data), "\r\n")
