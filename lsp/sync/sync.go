@@ -505,7 +505,7 @@ func alignLines(text string, e edit) edit {
 			left++
 		}
 	} else {
-		for left < p && left < n && w[p-left-1] == block[n-1-left%n] {
+		for left < p && left < n && w[p-left-1] == block[n-1-left] {
 			left++
 		}
 	}
