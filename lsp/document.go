@@ -193,12 +193,7 @@ func (d *document) undo(redo bool) (outcome, error) {
 	if redo {
 		do = d.replica.Redo
 	}
-	// A step whose text others have since deleted changes nothing: go on
-	// to the one before it, as the person expects something to happen.
 	u, changes, err := do(d.author)
-	for err == nil && u == nil && len(changes) == 0 {
-		u, changes, err = do(d.author)
-	}
 	if err != nil {
 		return outcome{}, err
 	}

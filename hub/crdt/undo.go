@@ -58,15 +58,28 @@ func (d *Doc) pushUndo(author string, t time.Time, acts ...action) {
 // broadcast plus the text changes for the local editor. Edits by others made
 // meanwhile are kept: inserted text that others already deleted stays
 // deleted, and restored text goes back where it was relative to its
-// neighbours.
+// neighbours. A step that would change nothing (others have since deleted
+// all the text it inserted) is passed over for the one before it, so every
+// Undo that succeeds changes the text, as the person expects.
 func (d *Doc) Undo(author string) ([]byte, []Change, error) {
-	return d.undoRedo(author, false)
+	return d.undoVisible(author, false)
 }
 
 // Redo re-applies the step author most recently undid. Any new local edit by
 // that author clears the redo stack, as in every editor.
 func (d *Doc) Redo(author string) ([]byte, []Change, error) {
-	return d.undoRedo(author, true)
+	return d.undoVisible(author, true)
+}
+
+// undoVisible runs undo (or redo) steps until one changes the text or none
+// is left.
+func (d *Doc) undoVisible(author string, redo bool) ([]byte, []Change, error) {
+	for {
+		u, changes, err := d.undoRedo(author, redo)
+		if err != nil || u != nil || len(changes) > 0 {
+			return u, changes, err
+		}
+	}
 }
 
 func (d *Doc) undoRedo(author string, redo bool) ([]byte, []Change, error) {

@@ -415,8 +415,7 @@ func (m *Manager) Change(ctx context.Context, c Conn, ref protocol.DocRef, readO
 // Undo takes back author's last step in the document c has open (redo:
 // re-applies the step they last undid): only their characters, on the
 // hub's replica, so everyone else's edits stay. Every subscriber, c too,
-// gets it as an edit. Steps whose text others have since erased are
-// skipped; false means there was nothing (left) to undo or redo.
+// gets it as an edit. False means there was nothing (left) to undo or redo.
 func (m *Manager) Undo(ctx context.Context, c Conn, ref protocol.DocRef, author string, redo bool) (bool, error) {
 	d := m.lookup(ref)
 	if d == nil {
@@ -430,23 +429,18 @@ func (m *Manager) Undo(ctx context.Context, c Conn, ref protocol.DocRef, author 
 	if redo {
 		do = d.doc.Redo
 	}
-	for {
-		u, changes, err := do(author)
-		if errors.Is(err, crdt.ErrNothingToUndo) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if u == nil && len(changes) == 0 {
-			continue
-		}
-		if err := m.commit(ctx, d, [][]byte{u}, changes, nil); err != nil {
-			return false, err
-		}
-		m.met.updates.WithLabelValues("editor").Inc()
-		return true, nil
+	u, changes, err := do(author)
+	if errors.Is(err, crdt.ErrNothingToUndo) {
+		return false, nil
 	}
+	if err != nil {
+		return false, err
+	}
+	if err := m.commit(ctx, d, [][]byte{u}, changes, nil); err != nil {
+		return false, err
+	}
+	m.met.updates.WithLabelValues("editor").Inc()
+	return true, nil
 }
 
 // sendEdit sends a thin client an applyEdit on a goroutine the Manager
