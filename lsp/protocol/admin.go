@@ -10,10 +10,10 @@ import (
 // call is checked against the caller's rights by the hub. Results are the
 // hub's records (see docs/protocol.md for their fields).
 const (
-	MethodWhoami     = "rubberduck/user/whoami"
+	MethodWhoami = "rubberduck/user/whoami"
 	// MethodLoginLink (request, no params) returns a single-use browser
 	// sign-in link for the caller, who must call with an API token.
-	MethodLoginLink = "rubberduck/user/loginLink"
+	MethodLoginLink  = "rubberduck/user/loginLink"
 	MethodUserAdd    = "rubberduck/user/add"
 	MethodUserList   = "rubberduck/user/list"
 	MethodUserRemove = "rubberduck/user/remove"
