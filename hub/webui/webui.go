@@ -154,8 +154,10 @@ var notBuilt = template.Must(template.New("notbuilt").Parse(pageHead + `
 
 var signIn = template.Must(template.New("signin").Parse(pageHead + `
 <h1>Sign in to RubberDuck</h1>
-<p>Open the single-use login link that <code>rubberduck serve</code> prints
-when it starts (<code>Browser: http://…/login?code=…</code>) in this browser.
-Links work once, for ten minutes; restart the hub or ask its owner for a new one.</p>
+<p>Open a single-use login link in this browser: the one
+<code>rubberduck serve</code> prints when it starts
+(<code>Browser: http://…/login?code=…</code>), or your own from
+<code>rubberduck login</code> with your API token. Links work once, for ten
+minutes.</p>
 <p>Editors connect with <code>rubberduck lsp</code> and an API token instead.</p></body></html>
 `))
