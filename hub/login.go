@@ -43,7 +43,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		_ = page.Execute(w, pageData{Title: "Login link not valid",
 			Body: "This login link was already used or has expired. Links work once, for ten minutes. " +
-				"Restart the hub or ask its owner for a new one."})
+				"Get a new one with `rubberduck login` (with your API token), or ask the hub's owner."})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
