@@ -672,3 +672,54 @@ func (l *consoleLog) errors() []string {
 	defer l.mu.Unlock()
 	return append([]string(nil), l.errs...)
 }
+
+// TestBrowserFileOperations: from the page, a writer renames the open file
+// (what was typed and not saved moves with it), creates a file and deletes
+// it to the trash; the files on disk and the tree follow. The browser's
+// own dialogs are answered by replacing prompt and confirm.
+func TestBrowserFileOperations(t *testing.T) {
+	h := startHub(t)
+	const initial = "alpha\n"
+	writeFile(t, h, "a.txt", initial)
+	bctx := openBrowser(t, h, "a.txt", initial)
+	disk := func(name string) (string, bool) {
+		b, err := os.ReadFile(filepath.Join(h.ProjectDir, filepath.FromSlash(name)))
+		return string(b), err == nil
+	}
+
+	// Unsaved typing, then Rename to dir/b.txt (a new folder).
+	run(t, bctx, "type at the end of the first line",
+		evalJS(`rubberduck.editor.setPosition({lineNumber: 1, column: 6}); rubberduck.editor.focus(); true`),
+		chromedp.KeyEvent(" beta"))
+	waitJS(t, bctx, "the typing is in the model", `monaco.editor.getModels()[0]?.getValue() === "alpha beta\n"`)
+	if err := os.MkdirAll(filepath.Join(h.ProjectDir, "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, bctx, "rename", evalJS(`window.prompt = () => "dir/b.txt"; true`), chromedp.Click(chromedp.CSS("#rename-file")))
+	waitJS(t, bctx, "the editor shows dir/b.txt",
+		`rubberduck.state.doc?.path === "dir/b.txt" && monaco.editor.getModels()[0]?.getValue() === "alpha beta\n"`)
+	if got, ok := disk("dir/b.txt"); !ok || got != "alpha beta\n" {
+		t.Fatalf("dir/b.txt on disk = %q (exists %v); want the typed text", got, ok)
+	}
+	if _, ok := disk("a.txt"); ok {
+		t.Fatal("a.txt is still on disk after the rename")
+	}
+	waitJS(t, bctx, "a.txt left the tree", `document.querySelector('#tree li.file[data-path="a.txt"]') === null`)
+
+	// New file: created on disk, shown in the tree (the hub's own change
+	// reaches the tree), opened empty.
+	run(t, bctx, "new file", evalJS(`window.prompt = () => "c.txt"; true`), chromedp.Click(chromedp.CSS("#new-file")))
+	waitJS(t, bctx, "c.txt open and in the tree",
+		`rubberduck.state.doc?.path === "c.txt" && document.querySelector('#tree li.file[data-path="c.txt"]') !== null`)
+	if got, ok := disk("c.txt"); !ok || got != "" {
+		t.Fatalf("c.txt on disk = %q (exists %v); want an empty file", got, ok)
+	}
+
+	// Delete: to the trash, gone from disk and the tree, nothing open.
+	run(t, bctx, "delete", evalJS(`window.confirm = () => true; true`), chromedp.Click(chromedp.CSS("#delete-file")))
+	waitJS(t, bctx, "c.txt gone from the tree and the editor",
+		`rubberduck.state.doc === null && document.querySelector('#tree li.file[data-path="c.txt"]') === null`)
+	if _, ok := disk("c.txt"); ok {
+		t.Fatal("c.txt is still on disk after Delete")
+	}
+}

@@ -137,6 +137,11 @@ function updateReadOnly() {
   banner.textContent = reason;
   banner.hidden = reason === "";
   if (editor) editor.updateOptions({ readOnly: reason !== "" });
+  // File operations need write access and the hub.
+  const canWrite = state.connected && state.role !== "reader" && state.project !== "";
+  $("new-file").disabled = !canWrite;
+  $("rename-file").disabled = !canWrite || !state.doc;
+  $("delete-file").disabled = !canWrite || !state.doc;
 }
 
 function el(tag, cls, text) {
@@ -438,6 +443,55 @@ async function undo(redo) {
       state.undoOnHub = false;
       editor.trigger("keyboard", redo ? "redo" : "undo", null);
     }
+  }
+}
+
+// ---------------------------------------------------------- file actions
+
+/** newFile creates an empty file (asking for its path) and opens it. */
+async function newFile() {
+  const dir = state.doc ? state.doc.path.replace(/[^/]*$/, "") : "";
+  const path = (prompt("New file, path in the project:", dir) || "").trim();
+  if (!path || path.endsWith("/")) return;
+  try {
+    await state.rpc.call("rubberduck/files/create", { project: state.project, path, content: "" });
+    await openFile(path);
+  } catch (e) {
+    flash(`cannot create ${path}: ${e.message}`);
+  }
+}
+
+/**
+ * renameFile renames the open file (asking for the new path). The shared
+ * text is saved first, so what everyone typed moves with the file; the
+ * editor then shows the file under its new path.
+ */
+async function renameFile() {
+  const doc = state.doc;
+  if (!doc) return;
+  const to = (prompt(`Rename ${doc.path} to:`, doc.path) || "").trim();
+  if (!to || to === doc.path) return;
+  try {
+    await state.rpc.call("rubberduck/doc/save", { project: state.project, path: doc.path });
+    await state.rpc.call("rubberduck/files/rename", { project: state.project, from: doc.path, to });
+    closeDoc();
+    await openFile(to);
+  } catch (e) {
+    flash(`cannot rename ${doc.path}: ${e.message}`);
+  }
+}
+
+/** deleteFile moves the open file to the project's trash, once confirmed. */
+async function deleteFile() {
+  const doc = state.doc;
+  if (!doc || !confirm(`Move ${doc.path} to the project's trash? It can be restored from there.`)) return;
+  try {
+    await state.rpc.call("rubberduck/files/delete", { project: state.project, path: doc.path });
+    closeDoc();
+    location.hash = `#/${state.project}`;
+    updateReadOnly();
+  } catch (e) {
+    flash(`cannot delete ${doc.path}: ${e.message}`);
   }
 }
 
@@ -780,6 +834,10 @@ function boot() {
     });
     $("project").onchange = (ev) => joinProject(ev.target.value).catch((e) => flash(e.message));
     $("chat-form").onsubmit = sendChat;
+    $("new-file").onclick = newFile;
+    $("rename-file").onclick = renameFile;
+    $("delete-file").onclick = deleteFile;
+    updateReadOnly();
     window.addEventListener("hashchange", () => {
       const h = fromHash();
       if (!state.connected) return;
