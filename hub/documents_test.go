@@ -696,3 +696,53 @@ func TestBinaryFilesAreNotDocuments(t *testing.T) {
 		})
 	}
 }
+
+// TestRenamedOrDeletedOpenFileIsAnnounced: when someone renames or deletes
+// a file others have open, those others are told, since their buffer keeps
+// editing a document that no longer belongs to that file.
+func TestRenamedOrDeletedOpenFileIsAnnounced(t *testing.T) {
+	h := hubtest.Start(t)
+	owner := h.Connect(t)
+	writeProjectFile(t, h, "a.txt", "a\n")
+	writeProjectFile(t, h, "c.txt", "c\n")
+	bob := newThin(t, h, addPerson(t, owner, "bob", "writer"), protocol.EncodingUTF16)
+	bob.open(h.Project, "a.txt", "")
+	waitConverged(t, owner, protocol.DocRef{Project: h.Project, Path: "a.txt"}, bob)
+	tests := []struct {
+		name   string
+		call   func() error
+		path   string
+		expect string
+	}{
+		{"rename", func() error {
+			return owner.Call(ctx(t), protocol.MethodFilesRename, protocol.RenameParams{Project: h.Project, From: "a.txt", To: "b.txt"}, nil)
+		}, "a.txt", "owner renamed a.txt to b.txt"},
+		{"delete", func() error {
+			return owner.Call(ctx(t), protocol.MethodFilesDelete, protocol.FileParams{Project: h.Project, Path: "c.txt"}, nil)
+		}, "c.txt", "owner deleted c.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.path != "a.txt" {
+				bob.open(h.Project, tt.path, "")
+				waitConverged(t, owner, protocol.DocRef{Project: h.Project, Path: tt.path}, bob)
+			}
+			if err := tt.call(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				bob.mu.Lock()
+				msgs := strings.Join(bob.messages, "|")
+				bob.mu.Unlock()
+				if strings.Contains(msgs, tt.expect) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("bob was told %q; want %q", msgs, tt.expect)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/rubberduckhub/rubberduck/hub/auth"
@@ -88,7 +89,13 @@ func (sess *session) renameFile(ctx context.Context, p protocol.RenameParams) (s
 	if err != nil {
 		return sandbox.Entry{}, err
 	}
-	return root.Rename(ctx, p.From, p.To)
+	e, err := root.Rename(ctx, p.From, p.To)
+	if err == nil {
+		sess.tellOpenDocument(p.Project, p.From, fmt.Sprintf(
+			"%s renamed %s to %s: edits to %s no longer reach that file; open %s to go on editing it.",
+			sess.ident.UserName, p.From, e.Path, p.From, e.Path))
+	}
+	return e, err
 }
 
 func (sess *session) deleteFile(ctx context.Context, p protocol.FileParams) (sandbox.TrashEntry, error) {
@@ -96,7 +103,24 @@ func (sess *session) deleteFile(ctx context.Context, p protocol.FileParams) (san
 	if err != nil {
 		return sandbox.TrashEntry{}, err
 	}
-	return root.Delete(ctx, p.Path)
+	t, err := root.Delete(ctx, p.Path)
+	if err == nil {
+		sess.tellOpenDocument(p.Project, p.Path, fmt.Sprintf(
+			"%s deleted %s (it is in the project's trash): saving it here would create it again.",
+			sess.ident.UserName, p.Path))
+	}
+	return t, err
+}
+
+// tellOpenDocument warns everyone else who has path open that its file
+// moved or went away under them: their buffer keeps editing the document,
+// which no longer belongs to that file.
+func (sess *session) tellOpenDocument(project, path, message string) {
+	ref, err := docRef(protocol.DocRef{Project: project, Path: path})
+	if err != nil {
+		return
+	}
+	sess.srv.docs.Tell(ref, sess.conn, protocol.MessageWarning, message)
 }
 
 func (sess *session) listTrash(ctx context.Context, p protocol.ProjectParams) ([]sandbox.TrashEntry, error) {

@@ -412,6 +412,22 @@ func (m *Manager) Change(ctx context.Context, c Conn, ref protocol.DocRef, readO
 	return nil
 }
 
+// Tell shows every subscriber of ref except c a message (window/showMessage)
+// about the document that its edits cannot carry, such as its file being
+// renamed or deleted under it. A document nobody has open is left alone.
+func (m *Manager) Tell(ref protocol.DocRef, except Conn, typ protocol.MessageType, message string) {
+	d := m.lookup(ref)
+	if d == nil {
+		return
+	}
+	defer d.mu.Unlock()
+	for c, s := range d.subs {
+		if c != except && !s.gone {
+			_ = c.Notify(protocol.MethodShowMessage, protocol.ShowMessageParams{Type: typ, Message: message})
+		}
+	}
+}
+
 // Undo takes back author's last step in the document c has open (redo:
 // re-applies the step they last undid): only their characters, on the
 // hub's replica, so everyone else's edits stay. Every subscriber, c too,
