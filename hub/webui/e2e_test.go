@@ -723,3 +723,27 @@ func TestBrowserFileOperations(t *testing.T) {
 		t.Fatal("c.txt is still on disk after Delete")
 	}
 }
+
+// TestBrowserShowsProblemsAndWarnings: the hub's diagnostics (here a
+// committed token its secret scan finds) are marked in the editor, and a
+// warning from the hub (someone else renaming the open file) stays on the
+// page until dismissed.
+func TestBrowserShowsProblemsAndWarnings(t *testing.T) {
+	h := startHub(t)
+	const text = "GITHUB_TOKEN=ghp_R8uTq2LmZx4VbN7cW1yE5aK9sD3fG6hJ0pQw\n" // shaped like a GitHub token, not a real one
+	writeFile(t, h, "deploy.env", text)
+	bctx := openBrowser(t, h, "deploy.env", text)
+	waitJS(t, bctx, "the secret is marked in the editor",
+		`monaco.editor.getModelMarkers({}).some(m => String(m.code).startsWith("secret/") && m.startLineNumber === 1)`)
+
+	other := h.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := other.Call(ctx, protocol.MethodFilesRename, protocol.RenameParams{Project: h.Project, From: "deploy.env", To: "deploy.env.old"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, bctx, "the rename is announced",
+		`!document.getElementById("notice").hidden && document.getElementById("notice").textContent.includes("renamed deploy.env to deploy.env.old")`)
+	run(t, bctx, "dismiss", chromedp.Click(chromedp.CSS("#notice")))
+	waitJS(t, bctx, "dismissed", `document.getElementById("notice").hidden`)
+}

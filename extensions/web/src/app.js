@@ -268,6 +268,9 @@ async function joinProject(name) {
   state.project = name;
   state.role = res.role;
   state.lastSeq = 0;
+  // Asking for the project's code intelligence starts it, so its problems
+  // (publishDiagnostics) reach this page.
+  rpc.call("rubberduck/intel/status", { project: name }).catch(() => {});
   await loadTree();
   loadChat();
   if (reopen) await openFile(reopen, true);
@@ -292,9 +295,18 @@ function onNotify(method, p) {
       if (/read-only/i.test(p.message)) {
         state.readOnlyReason = p.message;
         updateReadOnly();
+      } else if (p.type === 1 || p.type === 2) {
+        notice(p.message); // errors and warnings stay until dismissed
       }
       console.info("rubberduck:", p.message);
       break;
+    case "textDocument/publishDiagnostics": {
+      const ref = parseURI(p.uri);
+      if (!ref) break;
+      diagnostics.set(`${ref.project}/${ref.path}`, p.diagnostics || []);
+      showDiagnostics();
+      break;
+    }
     case "$/rubberduck/files/changed":
       filesChanged(p);
       break;
@@ -362,6 +374,7 @@ async function openFile(path, again = false) {
   location.hash = `#/${state.project}/${path}`;
   markOpen();
   sendOpen(doc);
+  showDiagnostics();
   updateReadOnly();
   editor.focus();
   // didOpen is a notification: a file the hub cannot share (binary, too
@@ -444,6 +457,38 @@ async function undo(redo) {
       editor.trigger("keyboard", redo ? "redo" : "undo", null);
     }
   }
+}
+
+// ----------------------------------------------------- messages, problems
+
+/** notice shows a warning from the hub until the person clicks it away. */
+function notice(text) {
+  const n = $("notice");
+  n.textContent = text;
+  n.title = `${text} (click to dismiss)`;
+  n.hidden = false;
+}
+
+// diagnostics holds the hub's latest publication per "project/path": the
+// language servers' problems and the hub's own (complexity, secrets).
+const diagnostics = new Map();
+
+/** showDiagnostics marks the open file's problems in the editor. */
+function showDiagnostics() {
+  const doc = state.doc;
+  if (!doc || !monaco) return;
+  const severity = { 1: monaco.MarkerSeverity.Error, 2: monaco.MarkerSeverity.Warning, 3: monaco.MarkerSeverity.Info, 4: monaco.MarkerSeverity.Hint };
+  const list = diagnostics.get(`${state.project}/${doc.path}`) || [];
+  monaco.editor.setModelMarkers(doc.model, "rubberduck", list.map((d) => ({
+    startLineNumber: d.range.start.line + 1,
+    startColumn: d.range.start.character + 1,
+    endLineNumber: d.range.end.line + 1,
+    endColumn: d.range.end.character + 1,
+    severity: severity[d.severity] ?? monaco.MarkerSeverity.Info,
+    message: d.message,
+    source: d.source,
+    code: d.code == null ? undefined : String(d.code),
+  })));
 }
 
 // ---------------------------------------------------------- file actions
@@ -834,6 +879,7 @@ function boot() {
     });
     $("project").onchange = (ev) => joinProject(ev.target.value).catch((e) => flash(e.message));
     $("chat-form").onsubmit = sendChat;
+    $("notice").onclick = () => { $("notice").hidden = true; };
     $("new-file").onclick = newFile;
     $("rename-file").onclick = renameFile;
     $("delete-file").onclick = deleteFile;
